@@ -1,0 +1,82 @@
+/* Transports move UDP datagrams for the protocol engines (DESIGN.md).
+ *
+ * One ops table per backend, nginx-style: io_uring over kernel sockets
+ * (uring.c) is the default; a DPDK backend fills the same table. Engines
+ * never see a transport: servers hand engine output to it and feed what
+ * it receives back into the engine.
+ */
+#ifndef PXECAST_DATAPLANE_TRANSPORT_H
+#define PXECAST_DATAPLANE_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+/* An IPv4 endpoint, both fields in network byte order. */
+struct net_addr {
+	uint32_t ip;
+	uint16_t port;
+};
+
+/* Where a datagram came from and which local address/interface took it. */
+struct transport_meta {
+	struct net_addr from;
+	struct net_addr to;   /* local address (IP_PKTINFO) */
+	int ifindex;
+};
+
+struct transport;
+
+typedef void (*transport_recv_fn)(void *ctx, int sock,
+				  const struct transport_meta *meta,
+				  const uint8_t *buf, size_t len);
+/* Called once a send no longer references its buffers. */
+typedef void (*transport_done_fn)(void *arg, int result);
+
+enum transport_sock_flags {
+	TRANSPORT_BROADCAST = 1 << 0, /* SO_BROADCAST */
+	TRANSPORT_REUSEADDR = 1 << 1,
+	TRANSPORT_BIND_DEVICE = 1 << 2, /* bind to the named device */
+};
+
+struct transport_udp_opts {
+	struct net_addr bind;
+	unsigned flags;
+	const char *device; /* with TRANSPORT_BIND_DEVICE */
+	transport_recv_fn on_recv;
+	void *ctx;
+};
+
+struct transport_ops {
+	const char *name;
+	/* Open a UDP socket; returns a socket id >= 0 or -errno. The bound
+	 * address (with the port the kernel chose) goes to *bound. */
+	int (*udp_open)(struct transport *t, const struct transport_udp_opts *o,
+			struct net_addr *bound);
+	void (*udp_close)(struct transport *t, int sock);
+	/* Send iov as one datagram, or, with segment > 0, as consecutive
+	 * datagrams of `segment` bytes each (the last may be shorter; UDP
+	 * GSO where the backend has it). The buffers must stay valid until
+	 * done(arg, result) runs; done may run before udp_send returns.
+	 * Returns 0 once queued, -errno when nothing was queued (done is
+	 * then not called). */
+	int (*udp_send)(struct transport *t, int sock, const struct net_addr *to,
+			const struct iovec *iov, unsigned iovcnt, unsigned segment,
+			transport_done_fn done, void *arg);
+	/* Push queued sends, wait for events until deadline_us (monotonic;
+	 * 0 = do not wait), dispatch them. Returns events handled or -errno. */
+	int (*run_once)(struct transport *t, uint64_t deadline_us);
+	void (*destroy)(struct transport *t);
+};
+
+struct transport {
+	const struct transport_ops *ops;
+};
+
+/* The io_uring backend over kernel sockets. NULL with errno on failure. */
+struct transport *transport_uring_create(unsigned queue_depth);
+
+/* Monotonic clock in microseconds: the clock every engine is fed. */
+uint64_t transport_now_us(void);
+
+#endif
