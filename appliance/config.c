@@ -1,0 +1,354 @@
+#include "appliance/config.h"
+
+#include "appliance/log.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LINE_MAX_LEN 4096
+#define CONFIG_FILE_MAX (16u << 20)
+
+void config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->log_level = LOG_INFO;
+	c->tftp_cache_bytes = 256u << 20;
+	c->tftp.listen_ip = htonl(INADDR_ANY);
+	c->tftp.listen_port = htons(69);
+	c->tftp.max_sessions = 1000;
+	c->tftp.limits.max_blksize = TFTP_BLKSIZE_MAX;
+	c->tftp.limits.max_window = TFTP_WINDOW_MAX;
+	c->tftp.limits.max_file_size = 0;
+	c->tftp.timing.retransmit_ms = 1000;
+	c->tftp.timing.retransmit_max_ms = 8000;
+	c->tftp.timing.max_retries = 6;
+	c->tftp.timing.max_transfer_us = 600ull * 1000000u;
+}
+
+int config_parse_endpoint(const char *s, uint32_t *ip, uint16_t *port)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	size_t hl = colon ? (size_t)(colon - s) : strlen(s);
+	struct in_addr a;
+
+	if (hl == 0 || hl >= sizeof(host))
+		return -1;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (inet_pton(AF_INET, host, &a) != 1)
+		return -1;
+	if (colon) {
+		char *end;
+		unsigned long p = strtoul(colon + 1, &end, 10);
+
+		if (colon[1] == '\0' || *end != '\0' || p == 0 || p > 65535)
+			return -1;
+		*port = htons((uint16_t)p);
+	}
+	*ip = a.s_addr;
+	return 0;
+}
+
+/* ---- value parsers: each returns NULL or why the value is wrong ---- */
+
+static const char *parse_uint(const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long n;
+
+	if (!isdigit((unsigned char)*v))
+		return "expected a number";
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || *end != '\0')
+		return "expected a number";
+	if (n < min || n > max)
+		return "out of range";
+	*out = n;
+	return NULL;
+}
+
+static const char *parse_size(const char *v, uint64_t *out)
+{
+	char *end;
+	unsigned long long n;
+	uint64_t mul = 1;
+
+	if (!isdigit((unsigned char)*v))
+		return "expected a size such as 256M";
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno)
+		return "out of range";
+	if (*end == 'K' || *end == 'k')
+		mul = 1ull << 10;
+	else if (*end == 'M' || *end == 'm')
+		mul = 1ull << 20;
+	else if (*end == 'G' || *end == 'g')
+		mul = 1ull << 30;
+	if (mul > 1)
+		end++;
+	if (*end != '\0')
+		return "expected a size such as 256M";
+	if (n > UINT64_MAX / mul)
+		return "out of range";
+	*out = n * mul;
+	return NULL;
+}
+
+static const char *parse_path(const char *v, char *out)
+{
+	size_t n = strlen(v);
+
+	if (n >= PATH_MAX)
+		return "path too long";
+	if (n && v[0] != '/')
+		return "expected an absolute path";
+	memcpy(out, v, n + 1);
+	return NULL;
+}
+
+static const char *parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return "expected yes or no";
+	return NULL;
+}
+
+/* ---- sections ---- */
+
+static const char *set_daemon(struct config *c, const char *key, const char *v)
+{
+	if (!strcmp(key, "log-level")) {
+		static const char *const names[] = { "err", "warn", "info", "debug" };
+
+		for (int i = 0; i < 4; i++)
+			if (!strcmp(v, names[i])) {
+				c->log_level = i;
+				return NULL;
+			}
+		return "expected err, warn, info or debug";
+	}
+	if (!strcmp(key, "metrics-file"))
+		return parse_path(v, c->metrics_file);
+	return "unknown key";
+}
+
+static const char *set_tftp(struct config *c, const char *key, const char *v)
+{
+	struct tftp_server_config *t = &c->tftp;
+	const char *why;
+	uint64_t n;
+
+	c->tftp_enabled = true;
+	if (!strcmp(key, "enable"))
+		return parse_bool(v, &c->tftp_enabled);
+	if (!strcmp(key, "root"))
+		return parse_path(v, c->tftp_root);
+	if (!strcmp(key, "upload-dir"))
+		return parse_path(v, c->tftp_upload_dir);
+	if (!strcmp(key, "listen"))
+		return config_parse_endpoint(v, &t->listen_ip, &t->listen_port)
+			       ? "expected ADDR or ADDR:PORT" : NULL;
+	if (!strcmp(key, "cache-size"))
+		return parse_size(v, &c->tftp_cache_bytes);
+	if (!strcmp(key, "max-upload-size")) {
+		why = parse_size(v, &n);
+		if (!why && n > UINT32_MAX)
+			why = "out of range (at most 4G)";
+		if (!why)
+			t->limits.max_file_size = (uint32_t)n;
+		return why;
+	}
+	if (!strcmp(key, "max-sessions")) {
+		why = parse_uint(v, 1, 100000, &n);
+		if (!why)
+			t->max_sessions = (unsigned)n;
+		return why;
+	}
+	if (!strcmp(key, "max-blksize")) {
+		why = parse_uint(v, TFTP_BLKSIZE_MIN, TFTP_BLKSIZE_MAX, &n);
+		if (!why)
+			t->limits.max_blksize = (uint16_t)n;
+		return why;
+	}
+	if (!strcmp(key, "max-window")) {
+		why = parse_uint(v, 1, TFTP_WINDOW_MAX, &n);
+		if (!why)
+			t->limits.max_window = (uint16_t)n;
+		return why;
+	}
+	if (!strcmp(key, "retransmit-ms")) {
+		why = parse_uint(v, 10, 60000, &n);
+		if (!why)
+			t->timing.retransmit_ms = (uint32_t)n;
+		return why;
+	}
+	if (!strcmp(key, "retransmit-max-ms")) {
+		why = parse_uint(v, 10, 600000, &n);
+		if (!why)
+			t->timing.retransmit_max_ms = (uint32_t)n;
+		return why;
+	}
+	if (!strcmp(key, "max-retries")) {
+		why = parse_uint(v, 1, 100, &n);
+		if (!why)
+			t->timing.max_retries = (unsigned)n;
+		return why;
+	}
+	if (!strcmp(key, "max-transfer-seconds")) {
+		why = parse_uint(v, 1, 86400, &n);
+		if (!why)
+			t->timing.max_transfer_us = n * 1000000u;
+		return why;
+	}
+	return "unknown key";
+}
+
+static const struct {
+	const char *name;
+	const char *(*set)(struct config *c, const char *key, const char *value);
+} sections[] = {
+	{ "daemon", set_daemon },
+	{ "tftp", set_tftp },
+};
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+int config_parse(const char *buf, size_t len, const char *name, struct config *c, char *err,
+		 size_t errlen)
+{
+	char line[LINE_MAX_LEN];
+	int section = -1;
+	unsigned lineno = 0;
+	size_t pos = 0;
+
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
+		char *s, *eq, *key, *value;
+		const char *why;
+
+		lineno++;
+		if (n >= sizeof(line)) {
+			snprintf(err, errlen, "%s:%u: line too long", name, lineno);
+			return -1;
+		}
+		if (memchr(buf + pos, '\0', n)) {
+			snprintf(err, errlen, "%s:%u: NUL byte in line", name, lineno);
+			return -1;
+		}
+		memcpy(line, buf + pos, n);
+		line[n] = '\0';
+		pos += n + (nl ? 1 : 0);
+		s = trim(line);
+		if (*s == '\0' || *s == '#' || *s == ';')
+			continue;
+		if (*s == '[') {
+			char *end = strchr(s, ']');
+
+			if (!end || trim(end + 1)[0] != '\0') {
+				snprintf(err, errlen, "%s:%u: malformed section header", name, lineno);
+				return -1;
+			}
+			*end = '\0';
+			s = trim(s + 1);
+			for (section = 0; section < (int)(sizeof(sections) / sizeof(sections[0])); section++)
+				if (!strcmp(s, sections[section].name))
+					break;
+			if (section == (int)(sizeof(sections) / sizeof(sections[0]))) {
+				char safe[64];
+
+				snprintf(err, errlen, "%s:%u: unknown section [%s]", name, lineno,
+					 log_sanitize(safe, sizeof(safe), s, strlen(s)));
+				return -1;
+			}
+			continue;
+		}
+		eq = strchr(s, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%u: expected key = value", name, lineno);
+			return -1;
+		}
+		*eq = '\0';
+		key = trim(s);
+		value = trim(eq + 1);
+		if (section < 0) {
+			snprintf(err, errlen, "%s:%u: %s: key outside any section", name, lineno, key);
+			return -1;
+		}
+		why = sections[section].set(c, key, value);
+		if (why) {
+			char safe[64];
+
+			snprintf(err, errlen, "%s:%u: %s: %s", name, lineno,
+				 log_sanitize(safe, sizeof(safe), key, strlen(key)), why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int config_load(const char *path, struct config *c, char *err, size_t errlen)
+{
+	struct stat sb;
+	char *buf;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > (off_t)CONFIG_FILE_MAX) {
+		snprintf(err, errlen, "%s: not a regular file of at most 16 MiB", path);
+		close(fd);
+		return -1;
+	}
+	buf = malloc((size_t)sb.st_size + 1);
+	n = buf ? read(fd, buf, (size_t)sb.st_size) : -1;
+	close(fd);
+	if (n < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(buf);
+		return -1;
+	}
+	rc = config_parse(buf, (size_t)n, path, c, err, errlen);
+	free(buf);
+	return rc;
+}
+
+int config_validate(const struct config *c, char *err, size_t errlen)
+{
+	if (c->tftp_enabled && c->tftp_root[0] == '\0') {
+		snprintf(err, errlen, "[tftp] root: required when TFTP is enabled");
+		return -1;
+	}
+	if (c->tftp.timing.retransmit_max_ms < c->tftp.timing.retransmit_ms) {
+		snprintf(err, errlen, "[tftp] retransmit-max-ms: smaller than retransmit-ms");
+		return -1;
+	}
+	return 0;
+}

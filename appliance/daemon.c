@@ -1,0 +1,185 @@
+#include "appliance/daemon.h"
+
+#include "appliance/log.h"
+#include "dataplane/transport.h"
+#include "imager/store.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define METRICS_INTERVAL_US 1000000u
+#define RING_DEPTH 4096
+
+static volatile sig_atomic_t quit_requested;
+static volatile sig_atomic_t reload_requested;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		quit_requested = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+struct daemon {
+	struct config cfg;
+	struct transport *t;
+	struct store *store;
+	struct tftp_server *tftp;
+};
+
+/* Prometheus text format, replaced atomically so readers never see half. */
+static void write_metrics(const struct daemon *d)
+{
+	char tmp[PATH_MAX + 8];
+	struct tftp_counters c;
+	struct store_stats ss;
+	FILE *f;
+
+	if (!d->cfg.metrics_file[0] || !d->tftp)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", d->cfg.metrics_file);
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	tftp_server_counters(d->tftp, &c);
+	store_get_stats(d->store, &ss);
+#define M(name, v) fprintf(f, "pxecast_" name " %llu\n", (unsigned long long)(v))
+	M("tftp_requests_total", c.requests);
+	M("tftp_sessions_active", c.sessions_active);
+	M("tftp_transfers_ok_total", c.transfers_ok);
+	M("tftp_transfers_failed_total", c.transfers_failed);
+	M("tftp_bytes_sent_total", c.bytes_sent);
+	M("tftp_dropped_short_total", c.dropped_short);
+	M("tftp_bad_requests_total", c.bad_requests);
+	M("tftp_denied_total", c.denied);
+	M("tftp_not_found_total", c.not_found);
+	M("tftp_busy_total", c.busy);
+	M("tftp_wrong_tid_total", c.wrong_tid);
+	M("tftp_duplicate_requests_total", c.duplicate_requests);
+	M("tftp_options_ignored_total", c.options_ignored);
+	M("tftp_timeouts_total", c.timeouts);
+	M("tftp_uploads_total", c.uploads);
+	M("store_chunk_loads_total", ss.chunk_loads);
+	M("store_chunk_hits_total", ss.chunk_hits);
+	M("store_cached_bytes", ss.cached_bytes);
+	M("store_objects", ss.objects);
+#undef M
+	if (fclose(f) == 0)
+		rename(tmp, d->cfg.metrics_file);
+}
+
+static void reload(struct daemon *d, const char *path, void (*reapply)(struct config *c))
+{
+	struct config next;
+	char err[CONFIG_ERR_MAX];
+
+	config_defaults(&next);
+	if ((path && config_load(path, &next, err, sizeof(err)) < 0) ||
+	    (reapply && (reapply(&next), 0)) || config_validate(&next, err, sizeof(err)) < 0) {
+		log_event(LOG_ERR, "config.reload", "result=rejected error=\"%s\"", err);
+		return;
+	}
+	if (next.tftp.listen_ip != d->cfg.tftp.listen_ip ||
+	    next.tftp.listen_port != d->cfg.tftp.listen_port)
+		log_event(LOG_WARN, "config.reload", "note=\"listen address changes need a restart\"");
+	if (strcmp(next.tftp_root, d->cfg.tftp_root) && store_set_root(d->store, next.tftp_root) < 0) {
+		log_event(LOG_ERR, "config.reload", "result=rejected error=\"cannot open root %s\"",
+			  next.tftp_root);
+		return;
+	}
+	next.tftp.upload_dir = next.tftp_upload_dir[0] ? next.tftp_upload_dir : NULL;
+	if (tftp_server_reconfigure(d->tftp, &next.tftp) < 0) {
+		log_event(LOG_ERR, "config.reload", "result=rejected error=\"cannot open upload-dir\"");
+		return;
+	}
+	next.tftp.listen_ip = d->cfg.tftp.listen_ip;
+	next.tftp.listen_port = d->cfg.tftp.listen_port;
+	d->cfg = next;
+	log_set_level((enum log_level)next.log_level);
+	log_event(LOG_INFO, "config.reload", "result=ok");
+}
+
+int daemon_run(const char *config_path, const struct config *initial,
+	       void (*reapply)(struct config *c))
+{
+	struct daemon d = { .cfg = *initial };
+	uint64_t next_metrics = 0;
+	char ip[INET_ADDRSTRLEN];
+	int status = 0;
+
+	install_signals();
+	log_set_level((enum log_level)d.cfg.log_level);
+	d.t = transport_uring_create(RING_DEPTH);
+	if (!d.t) {
+		log_event(LOG_ERR, "daemon.start", "error=\"io_uring: %s\"", strerror(errno));
+		return 1;
+	}
+	if (d.cfg.tftp_enabled) {
+		d.store = store_new(d.cfg.tftp_root, d.cfg.tftp_cache_bytes);
+		if (!d.store) {
+			log_event(LOG_ERR, "daemon.start", "error=\"tftp root %s: %s\"", d.cfg.tftp_root,
+				  strerror(errno));
+			status = 1;
+			goto out;
+		}
+		d.cfg.tftp.upload_dir = d.cfg.tftp_upload_dir[0] ? d.cfg.tftp_upload_dir : NULL;
+		d.tftp = tftp_server_new(d.t, d.store, &d.cfg.tftp);
+		if (!d.tftp) {
+			log_event(LOG_ERR, "daemon.start", "error=\"tftp listen: %s\"", strerror(errno));
+			status = 1;
+			goto out;
+		}
+		inet_ntop(AF_INET, &d.cfg.tftp.listen_ip, ip, sizeof(ip));
+		log_event(LOG_INFO, "tftp.listen", "addr=%s:%u root=%s transport=%s", ip,
+			  ntohs(d.cfg.tftp.listen_port), d.cfg.tftp_root, d.t->ops->name);
+	}
+	log_event(LOG_INFO, "daemon.ready", "pid=%d", (int)getpid());
+	while (!quit_requested) {
+		uint64_t now = transport_now_us();
+		uint64_t next = d.tftp ? tftp_server_tick(d.tftp, now) : UINT64_MAX;
+		int ret;
+
+		if (reload_requested) {
+			reload_requested = 0;
+			reload(&d, config_path, reapply);
+		}
+		if (d.cfg.metrics_file[0]) {
+			if (now >= next_metrics) {
+				write_metrics(&d);
+				next_metrics = now + METRICS_INTERVAL_US;
+			}
+			if (next > next_metrics)
+				next = next_metrics;
+		}
+		ret = d.t->ops->run_once(d.t, next);
+		if (ret < 0) {
+			log_event(LOG_ERR, "daemon.loop", "error=\"%s\"", strerror(-ret));
+			status = 1;
+			break;
+		}
+	}
+	write_metrics(&d);
+	log_event(LOG_INFO, "daemon.stop", "status=%d", status);
+out:
+	tftp_server_free(d.tftp);
+	d.t->ops->destroy(d.t);
+	store_free(d.store);
+	return status;
+}
