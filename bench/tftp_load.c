@@ -118,6 +118,7 @@ struct client {
 	uint32_t final_acks;  /* re-ACKs of the final block after DONE */
 	uint16_t final_block;
 	uint64_t timer_ns;    /* start time when IDLE, else retransmit time */
+	uint64_t last_ack_ns; /* when the last ACK was queued */
 	uint64_t start_ns;
 	uint64_t end_ns;
 	enum cause cause;
@@ -193,6 +194,7 @@ struct bench {
 	uint64_t first_start;
 	uint64_t last_end;
 	uint64_t next_scan;
+	uint64_t dup_holdoff_ns;
 	struct stats st;
 };
 
@@ -547,8 +549,8 @@ static int bufs_init(struct bench *b)
 	b->buf_size = (b->buf_size + 63u) & ~63u;
 	/* room for two windows per client, within a memory cap */
 	want = (uint64_t)o->clients * o->window * 2;
-	if (want < 256)
-		want = 256;
+	if (want < 1024)
+		want = 1024;
 	b->buf_entries = pow2_at_least(want);
 	if (b->buf_entries > BUF_RING_MAX)
 		b->buf_entries = BUF_RING_MAX;
@@ -724,6 +726,7 @@ static void send_ack(struct bench *b, uint32_t idx, uint16_t block)
 	uint8_t p[4] = { 0, TFTP_ACK, (uint8_t)(block >> 8), (uint8_t)block };
 
 	b->c[idx].in_window = 0;
+	b->c[idx].last_ack_ns = b->now;
 	b->st.acks++;
 	send_pkt(b, idx, p, sizeof(p));
 }
@@ -934,11 +937,25 @@ static void rx_data(struct bench *b, uint32_t idx, const uint8_t *p, size_t n)
 	}
 	/* 16-bit serial arithmetic: ahead of us is a gap, behind is a dup */
 	delta = (uint16_t)(wire - want);
-	if (delta < 0x8000)
+	if (delta < 0x8000) {
+		/* RFC 7440: ACK the last in-order block, once per stall */
 		b->st.gaps++;
-	else
-		b->st.dups++;
-	if (!c->stall_acked) {
+		if (!c->stall_acked) {
+			c->stall_acked = true;
+			send_ack(b, idx, (uint16_t)(c->expected - 1));
+		}
+		return;
+	}
+	/*
+	 * A duplicate right after an ACK is the echo of a duplicate ACK or a
+	 * duplicated datagram: answering it would make a server that restarts
+	 * its window on every ACK resend every window twice from then on (the
+	 * Sorcerer's Apprentice in windowed form). A duplicate long after our
+	 * last ACK means that ACK was lost and the server timed out: answer it
+	 * once, sooner than our own timer would.
+	 */
+	b->st.dups++;
+	if (!c->stall_acked && b->now - c->last_ack_ns >= b->dup_holdoff_ns) {
 		c->stall_acked = true;
 		send_ack(b, idx, (uint16_t)(c->expected - 1));
 	}
@@ -957,11 +974,17 @@ static void rx_packet(struct bench *b, uint32_t idx,
 		b->st.rx_stray++;
 		return;
 	}
-	if (n < 4) {
+	if (n < 2) {
 		b->st.rx_stray++;
 		return;
 	}
 	op = (uint16_t)((p[0] << 8) | p[1]);
+	/* DATA and ERROR carry a 2-byte field; an OACK may be empty (atftpd
+	 * sends one when every option is disabled) */
+	if (op != TFTP_OACK && n < 4) {
+		b->st.rx_stray++;
+		return;
+	}
 
 	switch (c->state) {
 	case CS_IDLE:
@@ -1356,6 +1379,10 @@ int main(int argc, char **argv)
 	for (uint32_t i = 0; i < b->o.clients; i++)
 		arm_recv(b, i);
 	hard_end = b->t0 + (uint64_t)(b->o.deadline_s * (double)NS_PER_S);
+	/* below any sane server retransmission timeout */
+	b->dup_holdoff_ns = (uint64_t)b->o.timeout_ms * NS_PER_MS / 4;
+	if (b->dup_holdoff_ns > 100 * NS_PER_MS)
+		b->dup_holdoff_ns = 100 * NS_PER_MS;
 	b->next_scan = b->t0;
 
 	while (b->active > 0 && !g_quit) {
