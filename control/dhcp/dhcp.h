@@ -1,0 +1,277 @@
+/* DHCPv4 control plane: codec, lease journal, PXE policy and server engine.
+ *
+ * Nothing here touches a socket. The codec turns (buf, len) into a struct
+ * and back; the server engine takes a datagram, where it came from and a
+ * clock, and returns replies with a delivery decision (RFC 2131 4.1). The
+ * daemon moves the bytes.
+ *
+ * Conventions: every IPv4 address in these structs is in network byte
+ * order (as struct in_addr and dataplane/transport.h); ports, secs and
+ * flags are in host order.
+ */
+#ifndef PXECAST_CONTROL_DHCP_H
+#define PXECAST_CONTROL_DHCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- Wire constants (RFC 2131, 2132, 4578) ---- */
+
+#define DHCP_SERVER_PORT 67
+#define DHCP_CLIENT_PORT 68
+#define DHCP_PXE_PORT 4011
+
+#define DHCP_FIXED_LEN 236    /* op .. file */
+#define DHCP_MIN_LEN 240      /* fixed part + magic cookie */
+#define DHCP_MAGIC 0x63825363u
+#define DHCP_SNAME_LEN 64
+#define DHCP_FILE_LEN 128
+#define DHCP_CHADDR_LEN 16
+#define DHCP_MIN_MAXSIZE 576  /* smallest legal option 57 */
+#define DHCP_IPUDP_LEN 28     /* option 57 counts the IP and UDP headers */
+#define DHCP_DEFAULT_MAXLEN (DHCP_MIN_MAXSIZE - DHCP_IPUDP_LEN) /* 548 */
+#define DHCP_PARSE_MAX 4096   /* longer datagrams are refused */
+#define DHCP_REPLY_MAX 1472   /* largest reply we build: 1500-byte MTU */
+#define DHCP_CLIENTID_MAX 136 /* type + IAID + the longest DUID (RFC 4361) */
+#define DHCP_FLAG_BROADCAST 0x8000
+
+enum dhcp_op { DHCP_BOOTREQUEST = 1, DHCP_BOOTREPLY = 2 };
+
+enum dhcp_msgtype {
+	DHCPDISCOVER = 1, DHCPOFFER = 2, DHCPREQUEST = 3, DHCPDECLINE = 4,
+	DHCPACK = 5, DHCPNAK = 6, DHCPRELEASE = 7, DHCPINFORM = 8,
+};
+
+enum dhcp_option {
+	DHCP_OPT_PAD = 0,
+	DHCP_OPT_SUBNET_MASK = 1,
+	DHCP_OPT_ROUTER = 3,
+	DHCP_OPT_DNS = 6,
+	DHCP_OPT_HOSTNAME = 12,
+	DHCP_OPT_DOMAIN = 15,
+	DHCP_OPT_BROADCAST = 28,
+	DHCP_OPT_VENDOR = 43,        /* PXE sub-options when 60 is PXEClient */
+	DHCP_OPT_REQUESTED_IP = 50,
+	DHCP_OPT_LEASE_TIME = 51,
+	DHCP_OPT_OVERLOAD = 52,
+	DHCP_OPT_MSGTYPE = 53,
+	DHCP_OPT_SERVER_ID = 54,
+	DHCP_OPT_PRL = 55,
+	DHCP_OPT_MESSAGE = 56,
+	DHCP_OPT_MAXSIZE = 57,
+	DHCP_OPT_T1 = 58,
+	DHCP_OPT_T2 = 59,
+	DHCP_OPT_VENDOR_CLASS = 60,
+	DHCP_OPT_CLIENT_ID = 61,
+	DHCP_OPT_TFTP_SERVER = 66,
+	DHCP_OPT_BOOTFILE = 67,
+	DHCP_OPT_USER_CLASS = 77,
+	DHCP_OPT_RELAY_AGENT = 82,
+	DHCP_OPT_CLIENT_ARCH = 93,
+	DHCP_OPT_CLIENT_NDI = 94,
+	DHCP_OPT_UUID = 97,
+	DHCP_OPT_IPXE = 175,
+	DHCP_OPT_END = 255,
+};
+
+/* Option 52 values. */
+enum { DHCP_OVERLOAD_FILE = 1, DHCP_OVERLOAD_SNAME = 2, DHCP_OVERLOAD_BOTH = 3 };
+
+/* One code per failed check, numbered in the order they are made. */
+enum dhcp_err {
+	DHCP_OK = 0,
+	DHCP_ERR_SHORT,           /* under 240 bytes */
+	DHCP_ERR_TOO_LONG,        /* over DHCP_PARSE_MAX */
+	DHCP_ERR_OP,              /* op neither BOOTREQUEST nor BOOTREPLY */
+	DHCP_ERR_HLEN,            /* hlen over 16 */
+	DHCP_ERR_COOKIE,          /* bad magic cookie */
+	DHCP_ERR_OPT_NOLEN,       /* a tag in the last byte, no length byte */
+	DHCP_ERR_OPT_TRUNC,       /* an option running past the end */
+	DHCP_ERR_NO_END,          /* options field without END */
+	DHCP_ERR_OVERLOAD_LEN,    /* option 52 not exactly one byte */
+	DHCP_ERR_OVERLOAD_VAL,    /* option 52 not 1, 2 or 3 */
+	DHCP_ERR_OVERLOAD_NESTED, /* option 52 inside sname or file */
+	DHCP_ERR_OVL_FILE,        /* overloaded file holds malformed options */
+	DHCP_ERR_OVL_SNAME,       /* overloaded sname holds malformed options */
+	DHCP_ERR_MSGTYPE_DUP,     /* option 53 more than once */
+	DHCP_ERR_MSGTYPE_LEN,     /* option 53 not one byte */
+	DHCP_ERR_MAXSIZE_LEN,     /* option 57 not two bytes */
+	DHCP_ERR_MAXSIZE_SMALL,   /* option 57 under 576 */
+	DHCP_ERR_CLIENTID_SHORT,  /* option 61 under two bytes */
+	DHCP_ERR_CLIENTID_LONG,   /* option 61 over DHCP_CLIENTID_MAX */
+	DHCP_ERR_ADDR_LEN,        /* 50/54 not four bytes */
+	DHCP_ERR_TIME_LEN,        /* 51/58/59 not four bytes */
+	DHCP_ERR_RELAY_SUBOPT,    /* option 82 sub-option longer than its parent */
+	DHCP_ERR_VENDOR_SUBOPT,   /* PXE option 43 sub-option past its parent */
+	DHCP_ERR_VENDOR_CLASS,    /* option 60 empty */
+	DHCP_ERR_ARCH_LEN,        /* option 93 empty or odd length */
+	DHCP_ERR_NDI_LEN,         /* option 94 not three bytes */
+	DHCP_ERR_UUID_LEN,        /* option 97 not 17 bytes (or empty) */
+	DHCP_ERR__COUNT
+};
+
+/* A stable lower-case name for logs and counters ("opt_trunc"). */
+const char *dhcp_err_name(enum dhcp_err err);
+
+/* ---- Parsed message ---- */
+
+/* The fixed BOOTP header, shared by parsed requests and built replies.
+ * xid is kept as the four wire bytes (a uint32 copied with memcpy). */
+struct dhcp_hdr {
+	uint8_t op, htype, hlen, hops;
+	uint32_t xid;
+	uint16_t secs, flags;
+	uint32_t ciaddr, yiaddr, siaddr, giaddr;
+	uint8_t chaddr[DHCP_CHADDR_LEN];
+	uint8_t sname[DHCP_SNAME_LEN];
+	uint8_t file[DHCP_FILE_LEN];
+};
+
+/* A message after parsing. Repeated instances of a code are joined
+ * (RFC 3396) in the order options, file, sname, so every option is one
+ * contiguous run in data[]. When option 52 overloads a field, hdr.sname
+ * or hdr.file still hold its raw bytes; callers must not read them as
+ * names (has_sname/has_file say whether they are names). */
+struct dhcp_msg {
+	struct dhcp_hdr hdr;
+	uint8_t overload;  /* option 52, 0 when absent */
+	uint8_t msgtype;   /* option 53, 0 for plain BOOTP */
+	uint16_t maxsize;  /* option 57, 0 when absent */
+	bool has_sname, has_file;
+	uint8_t present[32];        /* bitmap by code */
+	uint16_t opt_off[256];
+	uint16_t opt_len[256];
+	uint16_t data_len;
+	uint8_t data[DHCP_PARSE_MAX];
+};
+
+/* Parse (buf, len). Every length is checked before the byte it covers
+ * is read. Returns DHCP_OK, or the first failed check (see enum
+ * dhcp_err); *m is then unspecified. */
+enum dhcp_err dhcp_msg_parse(struct dhcp_msg *m, const uint8_t *buf, size_t len);
+
+/* The joined value of option code, or NULL when absent (a present
+ * zero-length option returns a non-NULL pointer and *len = 0). */
+const uint8_t *dhcp_msg_opt(const struct dhcp_msg *m, uint8_t code, size_t *len);
+bool dhcp_msg_has(const struct dhcp_msg *m, uint8_t code);
+/* A four-byte option (50, 54: network order as on the wire; 51, 58, 59:
+ * converted to host order). false when absent. */
+bool dhcp_msg_opt_addr(const struct dhcp_msg *m, uint8_t code, uint32_t *addr);
+bool dhcp_msg_opt_u32(const struct dhcp_msg *m, uint8_t code, uint32_t *val);
+/* Option 93: the first architecture listed, or -1. */
+int dhcp_msg_client_arch(const struct dhcp_msg *m);
+/* Option 60 starts with prefix (e.g. "PXEClient", "HTTPClient"). */
+bool dhcp_msg_vendor_class_is(const struct dhcp_msg *m, const char *prefix);
+/* Option 77 equals name, either raw (as iPXE sends it) or as one entry of
+ * an RFC 3004 list. */
+bool dhcp_msg_user_class_is(const struct dhcp_msg *m, const char *name);
+
+/* Check a run of sub-options (code, len, data). pad_end: PAD (0) is a
+ * single byte and END (255) stops the walk, as in option 43; without it
+ * every byte belongs to a TLV, as in option 82. */
+bool dhcp_subopts_valid(const uint8_t *buf, size_t len, bool pad_end);
+/* Find sub-option code in such a run; NULL when absent or malformed. */
+const uint8_t *dhcp_subopt_find(const uint8_t *buf, size_t len, bool pad_end,
+				uint8_t code, size_t *sublen);
+
+/* ---- PXE vendor options (option 43, PXE 2.1 spec) ---- */
+
+enum dhcp_pxe_subopt {
+	DHCP_PXE_MTFTP_IP = 1, DHCP_PXE_MTFTP_CPORT = 2, DHCP_PXE_MTFTP_SPORT = 3,
+	DHCP_PXE_MTFTP_TMOUT = 4, DHCP_PXE_MTFTP_DELAY = 5,
+	DHCP_PXE_DISCOVERY_CONTROL = 6, DHCP_PXE_BOOT_SERVERS = 8,
+	DHCP_PXE_BOOT_MENU = 9, DHCP_PXE_MENU_PROMPT = 10, DHCP_PXE_BOOT_ITEM = 71,
+};
+
+/* Discovery control bits. */
+enum {
+	DHCP_PXE_DC_NO_BROADCAST = 1, DHCP_PXE_DC_NO_MULTICAST = 2,
+	DHCP_PXE_DC_SERVERS_ONLY = 4, DHCP_PXE_DC_USE_BOOTFILE = 8,
+};
+
+#define DHCP_PXE_MAX_SERVERS 4
+#define DHCP_PXE_MAX_SERVER_IPS 4
+#define DHCP_PXE_MAX_MENU 8
+
+/* Strings point into the caller's memory (build) or into the parsed
+ * buffer (parse); they are not NUL terminated. */
+struct dhcp_pxe43 {
+	bool has_discovery_control;
+	uint8_t discovery_control;
+	bool has_boot_item;          /* 71: chosen by the client, echoed */
+	uint16_t boot_item_type, boot_item_layer;
+	unsigned nservers;
+	struct {
+		uint16_t type;
+		uint8_t nip;
+		uint32_t ip[DHCP_PXE_MAX_SERVER_IPS];
+	} servers[DHCP_PXE_MAX_SERVERS];
+	unsigned nmenu;
+	struct {
+		uint16_t type;
+		uint8_t desc_len;
+		const uint8_t *desc;
+	} menu[DHCP_PXE_MAX_MENU];
+	bool has_prompt;
+	uint8_t prompt_timeout;
+	uint8_t prompt_len;
+	const uint8_t *prompt;
+	bool has_mtftp;
+	uint32_t mtftp_ip;
+	uint16_t mtftp_cport, mtftp_sport;
+	uint8_t mtftp_tmout, mtftp_delay;
+};
+
+/* Encode into out (ending with END). Returns the length or -ENOSPC. */
+int dhcp_pxe43_build(const struct dhcp_pxe43 *p, uint8_t *out, size_t cap);
+/* Decode; unknown sub-options are skipped. Returns 0, or -EINVAL when a
+ * sub-option runs past the buffer or has the wrong length. */
+int dhcp_pxe43_parse(struct dhcp_pxe43 *p, const uint8_t *buf, size_t len);
+
+/* ---- Reply builder ---- */
+
+#define DHCP_BUILD_MAX_OPTS 40
+#define DHCP_BUILD_DATA 2048
+
+enum { DHCP_OPTF_REQUIRED = 1 }; /* sent even when not in option 55 */
+
+/* Options are collected first, then laid out by dhcp_build_encode:
+ * 53 first, 54 next, then what option 55 asked for in its order, then
+ * the required ones, and 82 last (RFC 3046). */
+struct dhcp_build {
+	struct dhcp_hdr hdr;
+	unsigned nopt;
+	struct {
+		uint8_t code, flags;
+		uint16_t off, len;
+	} opt[DHCP_BUILD_MAX_OPTS];
+	uint16_t used;
+	int err; /* first add that failed (-ENOSPC, -EEXIST), sticky */
+	uint8_t data[DHCP_BUILD_DATA];
+};
+
+/* A reply to req: op BOOTREPLY, and xid, flags, giaddr, htype, hlen and
+ * chaddr copied; option 53 added. */
+void dhcp_build_reply(struct dhcp_build *b, const struct dhcp_msg *req,
+		      uint8_t msgtype);
+/* Add an option (len may exceed 255: it is split on output, RFC 3396).
+ * Each code once. Failures are remembered in b->err. */
+int dhcp_build_add(struct dhcp_build *b, uint8_t code, const void *data,
+		   size_t len, unsigned flags);
+int dhcp_build_add_u8(struct dhcp_build *b, uint8_t code, uint8_t v, unsigned flags);
+int dhcp_build_add_u32(struct dhcp_build *b, uint8_t code, uint32_t host_v,
+		       unsigned flags);
+int dhcp_build_add_addr(struct dhcp_build *b, uint8_t code, uint32_t net_addr,
+			unsigned flags);
+
+/* Lay the message out in out[cap]. prl/prl_len is the client's option 55
+ * (NULL: send every option added). maxsize is the client's option 57 (0
+ * when absent: 576). Options that do not fit in the options field spill
+ * into file and sname when those are empty (option 52); an optional
+ * option that still does not fit is left out. Returns the length, or
+ * -ENOSPC when a required option does not fit, or b->err. */
+int dhcp_build_encode(const struct dhcp_build *b, const uint8_t *prl,
+		      size_t prl_len, uint16_t maxsize, uint8_t *out, size_t cap);
+
+#endif
