@@ -91,8 +91,10 @@ static void reload(struct daemon *d, const char *path, void (*reapply)(struct co
 	char err[CONFIG_ERR_MAX];
 
 	config_defaults(&next);
-	if ((path && config_load(path, &next, err, sizeof(err)) < 0) ||
-	    (reapply && (reapply(&next), 0)) || config_validate(&next, err, sizeof(err)) < 0) {
+	err[0] = '\0';
+	if ((!path || config_load(path, &next, err, sizeof(err)) == 0) && reapply)
+		reapply(&next);
+	if (err[0] || config_validate(&next, err, sizeof(err)) < 0) {
 		log_event(LOG_ERR, "config.reload", "result=rejected error=\"%s\"", err);
 		return;
 	}

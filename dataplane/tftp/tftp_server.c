@@ -214,7 +214,7 @@ static void session_end(struct session *s)
 		  "windowsize=%u result=%s",
 		  client, s->name, s->is_write ? "upload" : "download", (unsigned long long)bytes,
 		  secs, secs > 0 ? (double)bytes / secs / 1e6 : 0.0, p->blksize, p->windowsize,
-		  tftp_end_reason_name(r));
+		  r == TFTP_END_NONE ? "shutdown" : tftp_end_reason_name(r));
 	if (r == TFTP_END_OK)
 		srv->c.transfers_ok++;
 	else
