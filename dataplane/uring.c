@@ -42,8 +42,8 @@ struct send_op {
 	struct msghdr msg;
 	struct sockaddr_in to;
 	union {
-		char buf[CMSG_SPACE(sizeof(uint16_t))];
-		struct cmsghdr align;
+		char buf[32]; /* >= CMSG_SPACE(sizeof(uint16_t)) */
+		size_t align; /* cmsghdr alignment */
 	} cmsg;
 	transport_done_fn done;
 	void *arg;
@@ -243,7 +243,7 @@ static int uring_udp_send(struct transport *t, int sock, const struct net_addr *
 		uint16_t seg = (uint16_t)segment;
 
 		op->msg.msg_control = op->cmsg.buf;
-		op->msg.msg_controllen = sizeof(op->cmsg.buf);
+		op->msg.msg_controllen = CMSG_SPACE(sizeof(seg));
 		cm->cmsg_level = SOL_UDP;
 		cm->cmsg_type = UDP_SEGMENT;
 		cm->cmsg_len = CMSG_LEN(sizeof(seg));
