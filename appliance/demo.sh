@@ -76,9 +76,11 @@ say "downloads from $cli"
 cd "$work/out"
 fetch "curl  pxelinux.cfg/default (blksize 512)" curl -s -o default tftp://10.210.0.1/pxelinux.cfg/default
 fetch "curl  vmlinuz (blksize 1468)" curl -s --tftp-blksize 1468 -o vmlinuz tftp://10.210.0.1/vmlinuz
-fetch "atftp initrd.img (blksize 1468, windowsize 16)" \
-	atftp --option "blksize 1468" --option "windowsize 16" -g -r initrd.img -l initrd.img 10.210.0.1 69 >/dev/null 2>&1
-fetch "curl  ../../etc/passwd (must be refused)" sh -c 'curl -s -o /dev/null tftp://10.210.0.1/../../etc/passwd; echo "  curl exit $? (TFTP error: access violation)"'
+fetch "atftp initrd.img (blksize 1468, windowsize 16)" sh -c \
+	'atftp --option "blksize 1468" --option "windowsize 16" -g -r initrd.img -l initrd.img 10.210.0.1 69 >/dev/null 2>&1'
+ip netns exec "$cli" curl -s --path-as-is -o /dev/null tftp://10.210.0.1/../../etc/passwd &&
+	{ echo "demo: ../../etc/passwd was served"; exit 1; }
+echo "curl  ../../etc/passwd                           refused (curl exit $?: TFTP access violation)"
 cd - >/dev/null
 
 say "integrity (sha256)"
