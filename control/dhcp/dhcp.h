@@ -274,4 +274,97 @@ int dhcp_build_add_addr(struct dhcp_build *b, uint8_t code, uint32_t net_addr,
 int dhcp_build_encode(const struct dhcp_build *b, const uint8_t *prl,
 		      size_t prl_len, uint16_t maxsize, uint8_t *out, size_t cap);
 
+/* ---- Leases: in-memory table and append-only journal ----
+ *
+ * Leases are keyed by hardware address, so the ROM, iPXE and the
+ * installed system of one machine share its address whatever client-id
+ * each sends. Every state change except an offer queues one journal row:
+ *
+ *   L1 <state> <mac> <ip> <expiry> <hostname> <crc32>\n
+ *
+ * state is bound, free or declined; mac is aa:bb:.. (or "-" for a
+ * quarantined address); expiry is Unix seconds; hostname is sanitised
+ * ("-" when none); crc32 (8 hex digits) covers the bytes before it.
+ * Lines starting with '#' are comments. Later rows win.
+ */
+
+#define DHCP_HOSTNAME_MAX 63
+
+enum dhcp_lease_state {
+	DHCP_LEASE_FREE = 0,  /* released or expired; kept to reuse the address */
+	DHCP_LEASE_OFFERED,   /* held for the client; memory only */
+	DHCP_LEASE_BOUND,
+	DHCP_LEASE_DECLINED,  /* quarantined; no owner */
+};
+
+struct dhcp_lease {
+	uint8_t mac[DHCP_CHADDR_LEN];
+	uint8_t hlen;        /* 0: no owner (declined) */
+	uint8_t state;       /* enum dhcp_lease_state */
+	uint32_t ip;
+	int64_t expiry;      /* Unix seconds */
+	char hostname[DHCP_HOSTNAME_MAX + 1];
+};
+
+struct dhcp_leases_stats {
+	uint64_t rows_loaded, rows_bad, rows_stale, rows_dropped;
+	uint64_t rows_queued, rows_flushed, flushes, flush_errors;
+	uint64_t compactions, table_full, queue_full;
+};
+
+struct dhcp_leases;
+
+/* capacity: leases held in memory; queue_bytes: journal rows waiting for
+ * a flush (about 80 bytes each). NULL on allocation failure. */
+struct dhcp_leases *dhcp_leases_create(size_t capacity, size_t queue_bytes);
+void dhcp_leases_destroy(struct dhcp_leases *l);
+const struct dhcp_leases_stats *dhcp_leases_stats(const struct dhcp_leases *l);
+
+const struct dhcp_lease *dhcp_leases_by_mac(const struct dhcp_leases *l,
+					    const uint8_t *mac, uint8_t hlen);
+const struct dhcp_lease *dhcp_leases_by_ip(const struct dhcp_leases *l, uint32_t ip);
+/* Offered, bound or declined, and not yet expired. */
+bool dhcp_lease_active(const struct dhcp_lease *e, int64_t now);
+void dhcp_leases_foreach(const struct dhcp_leases *l,
+			 void (*fn)(const struct dhcp_lease *e, void *ctx), void *ctx);
+
+/* Record that ip is in state for mac (hlen 0 with DECLINED: a quarantine
+ * owned by nobody). Any other entry for ip is dropped, the mac's previous
+ * address is forgotten. Every state but OFFERED queues a journal row.
+ * hostname is sanitised here (NULL: none). A full table reuses an
+ * inactive entry. Returns 0; -EINVAL; -ENOSPC when the table holds only
+ * active leases or the row queue is full (nothing is changed then). */
+int dhcp_leases_set(struct dhcp_leases *l, int64_t now, const uint8_t *mac,
+		    uint8_t hlen, uint32_t ip, enum dhcp_lease_state state,
+		    int64_t expiry, const char *hostname);
+
+/* Group commit. Every queued row has a sequence number; a row is durable
+ * once dhcp_leases_durable_seq() reaches it. */
+uint64_t dhcp_leases_queued_seq(const struct dhcp_leases *l);
+uint64_t dhcp_leases_durable_seq(const struct dhcp_leases *l);
+/* Write every queued row in one write (continued after a short write)
+ * and one fdatasync. Returns the rows made durable (0: none queued), or
+ * -errno; rows then stay queued. After a failed fdatasync the file is
+ * suspect: compact (which rewrites the whole table) rather than retry. */
+int dhcp_leases_flush(struct dhcp_leases *l, int fd);
+
+/* Load a journal from (buf, len). Never fails: rows that do not parse,
+ * fail their checksum, are torn (no final newline) or overlong are
+ * skipped and counted in rows_bad; expired quarantines in rows_stale. */
+void dhcp_leases_load(struct dhcp_leases *l, const uint8_t *buf, size_t len,
+		      int64_t now);
+
+/* Rewrite the journal: one row per lease into name.tmp in dirfd, fsync,
+ * rename over name, fsync dirfd. Queued rows are covered and become
+ * durable. Returns a descriptor of the new journal open for appending
+ * (the caller closes the old one), or -errno (nothing changed). */
+int dhcp_leases_compact(struct dhcp_leases *l, int dirfd, const char *name,
+			int64_t now);
+
+/* Copy a client-supplied host name keeping [A-Za-z0-9._-]; other bytes
+ * (newline, comma, space, ...) become '-', a NUL ends it (some clients
+ * send one). At most DHCP_HOSTNAME_MAX bytes, always NUL terminated.
+ * Returns the length. Safe for logs and the journal. */
+size_t dhcp_hostname_sanitize(char *dst, size_t cap, const uint8_t *src, size_t len);
+
 #endif
