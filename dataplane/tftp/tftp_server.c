@@ -324,9 +324,10 @@ static void count_store_error(struct tftp_server *srv, enum store_status st)
 		srv->c.denied++;
 }
 
-static void start_session(struct tftp_server *srv, const struct net_addr *peer,
+static void start_session(struct tftp_server *srv, const struct transport_meta *meta,
 			  const struct tftp_packet *pkt)
 {
+	const struct net_addr *peer = &meta->from;
 	const struct tftp_request *req = &pkt->u.req;
 	bool is_write = pkt->opcode == TFTP_WRQ;
 	struct tftp_limits lim = srv->cfg.limits;
@@ -337,7 +338,9 @@ static void start_session(struct tftp_server *srv, const struct net_addr *peer,
 	enum store_status st;
 	unsigned ignored;
 	size_t oack_len;
-	struct net_addr bind = { .ip = srv->cfg.listen_ip, .port = 0 };
+	/* Answer from the address the request reached: on a multi-homed
+	 * server listening on 0.0.0.0 routing could pick another source. */
+	struct net_addr bind = { .ip = srv->cfg.listen_ip ? srv->cfg.listen_ip : meta->to.ip };
 	struct transport_udp_opts o = { .on_recv = on_session_packet };
 
 	if (srv->c.sessions_active >= srv->cfg.max_sessions) {
@@ -453,7 +456,7 @@ static void on_request(void *ctx, int sock, const struct transport_meta *meta,
 		return;
 	}
 	srv->c.requests++;
-	start_session(srv, &meta->from, &pkt);
+	start_session(srv, meta, &pkt);
 }
 
 static int open_upload_dir(const char *dir)
