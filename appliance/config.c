@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -146,6 +147,43 @@ static const char *set_daemon(struct config *c, const char *key, const char *v)
 	return "unknown key";
 }
 
+/* Numeric keys: range-checked, scaled, stored into a field of its width. */
+struct number_key {
+	const char *key;
+	uint64_t min, max, scale;
+	size_t offset, width;
+};
+
+#define NUMBER(k, lo, hi, sc, field) \
+	{ k, lo, hi, sc, offsetof(struct config, field), sizeof(((struct config *)0)->field) }
+
+static const struct number_key tftp_numbers[] = {
+	NUMBER("max-sessions", 1, 100000, 1, tftp.max_sessions),
+	NUMBER("max-blksize", TFTP_BLKSIZE_MIN, TFTP_BLKSIZE_MAX, 1, tftp.limits.max_blksize),
+	NUMBER("max-window", 1, TFTP_WINDOW_MAX, 1, tftp.limits.max_window),
+	NUMBER("retransmit-ms", 10, 60000, 1, tftp.timing.retransmit_ms),
+	NUMBER("retransmit-max-ms", 10, 600000, 1, tftp.timing.retransmit_max_ms),
+	NUMBER("max-retries", 1, 100, 1, tftp.timing.max_retries),
+	NUMBER("max-transfer-seconds", 1, 86400, 1000000, tftp.timing.max_transfer_us),
+};
+
+static const char *set_number(struct config *c, const struct number_key *k, const char *v)
+{
+	uint64_t n;
+	const char *why = parse_uint(v, k->min, k->max, &n);
+	char *field = (char *)c + k->offset;
+
+	if (why)
+		return why;
+	n *= k->scale;
+	switch (k->width) {
+	case 2: { uint16_t x = (uint16_t)n; memcpy(field, &x, 2); break; }
+	case 4: { uint32_t x = (uint32_t)n; memcpy(field, &x, 4); break; }
+	default: memcpy(field, &n, 8); break;
+	}
+	return NULL;
+}
+
 static const char *set_tftp(struct config *c, const char *key, const char *v)
 {
 	struct tftp_server_config *t = &c->tftp;
@@ -172,48 +210,9 @@ static const char *set_tftp(struct config *c, const char *key, const char *v)
 			t->limits.max_file_size = (uint32_t)n;
 		return why;
 	}
-	if (!strcmp(key, "max-sessions")) {
-		why = parse_uint(v, 1, 100000, &n);
-		if (!why)
-			t->max_sessions = (unsigned)n;
-		return why;
-	}
-	if (!strcmp(key, "max-blksize")) {
-		why = parse_uint(v, TFTP_BLKSIZE_MIN, TFTP_BLKSIZE_MAX, &n);
-		if (!why)
-			t->limits.max_blksize = (uint16_t)n;
-		return why;
-	}
-	if (!strcmp(key, "max-window")) {
-		why = parse_uint(v, 1, TFTP_WINDOW_MAX, &n);
-		if (!why)
-			t->limits.max_window = (uint16_t)n;
-		return why;
-	}
-	if (!strcmp(key, "retransmit-ms")) {
-		why = parse_uint(v, 10, 60000, &n);
-		if (!why)
-			t->timing.retransmit_ms = (uint32_t)n;
-		return why;
-	}
-	if (!strcmp(key, "retransmit-max-ms")) {
-		why = parse_uint(v, 10, 600000, &n);
-		if (!why)
-			t->timing.retransmit_max_ms = (uint32_t)n;
-		return why;
-	}
-	if (!strcmp(key, "max-retries")) {
-		why = parse_uint(v, 1, 100, &n);
-		if (!why)
-			t->timing.max_retries = (unsigned)n;
-		return why;
-	}
-	if (!strcmp(key, "max-transfer-seconds")) {
-		why = parse_uint(v, 1, 86400, &n);
-		if (!why)
-			t->timing.max_transfer_us = n * 1000000u;
-		return why;
-	}
+	for (size_t i = 0; i < sizeof(tftp_numbers) / sizeof(tftp_numbers[0]); i++)
+		if (!strcmp(key, tftp_numbers[i].key))
+			return set_number(c, &tftp_numbers[i], v);
 	return "unknown key";
 }
 
