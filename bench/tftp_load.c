@@ -1280,9 +1280,9 @@ static int report(struct bench *b)
 		printf("\",\"clients\":%" PRIu32 ",\"ok\":%zu,\"failed\":%zu,"
 		       "\"bytes\":%" PRIu64 ",\"seconds\":%.6f,\"mbps\":%.3f,"
 		       "\"p50\":%.6f,\"p99\":%.6f,\"max\":%.6f,"
-		       "\"blksize\":%" PRIu32 ",\"windowsize\":%" PRIu32 ","
-		       "\"negotiated\":{\"blksize\":%" PRIu32 ",\"windowsize\":%"
-		       PRIu32 ",\"oack\":%" PRIu32 ",\"direct\":%" PRIu32 "},"
+		       "\"blksize_asked\":%" PRIu32 ",\"windowsize_asked\":%" PRIu32
+		       ",\"blksize\":%" PRIu32 ",\"windowsize\":%" PRIu32
+		       ",\"oack\":%" PRIu32 ",\"direct\":%" PRIu32 ","
 		       "\"failures\":{",
 		       o->clients, ok, o->clients - ok, ok_bytes, secs, mbps,
 		       p50, p99, pmax, o->blksize, o->window, nb, nw, oack, direct);
