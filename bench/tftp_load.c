@@ -1191,6 +1191,29 @@ static uint64_t scan_timers(struct bench *b)
 	return next;
 }
 
+/* The last client's final ACK is still in the SQ when the loop ends: submit
+ * it and wait (briefly) for every send to complete, or servers never learn
+ * that their last transfers finished. */
+static void flush_sends(struct bench *b)
+{
+	uint64_t end = mono_ns() + 200 * NS_PER_MS;
+	uint32_t free_n;
+
+	for (;;) {
+		struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 10 * 1000 * 1000 };
+		struct io_uring_cqe *cqe;
+
+		free_n = 0;
+		for (uint32_t i = b->tx_free; i != UINT32_MAX; i = b->tx[i].next_free)
+			free_n++;
+		if (free_n == b->tx_count || mono_ns() >= end)
+			break;
+		io_uring_submit_and_wait_timeout(&b->ring, &cqe, 1, &ts, NULL);
+		b->now = mono_ns();
+		reap(b);
+	}
+}
+
 /* ---------------------------------------------------------------- report */
 
 static int cmp_u64(const void *a, const void *b)
@@ -1442,6 +1465,7 @@ int main(int argc, char **argv)
 		b->now = mono_ns();
 		reap(b);
 	}
+	flush_sends(b);
 	b->now = mono_ns();
 	for (uint32_t i = 0; i < b->o.clients; i++) {
 		if (b->c[i].state != CS_DONE && b->c[i].state != CS_FAILED) {
