@@ -821,20 +821,16 @@ static void client_progress(struct bench *b, struct client *c)
 	c->timer_ns = b->now + (uint64_t)b->o.timeout_ms * NS_PER_MS;
 }
 
-/* Lock onto the server's TID on the first reply. */
-static bool client_lock(struct bench *b, uint32_t idx,
-			const struct sockaddr_in *from)
+/* Lock onto the server's TID (source port of its first reply). */
+static void client_lock(struct client *c, const struct sockaddr_in *from)
 {
-	struct client *c = &b->c[idx];
-
 	c->peer.sin_port = from->sin_port;
 	c->locked = true;
-	/* the kernel now filters other sources and skips the route lookup */
+	/* the kernel now filters other sources and skips the route lookup;
+	 * rx_packet still checks the source */
 	if (connect(c->fd, (const struct sockaddr *)&c->peer,
 		    sizeof(c->peer)) == 0)
 		c->connected = true;
-	(void)b;
-	return true;
 }
 
 static void rx_error(struct bench *b, uint32_t idx, const uint8_t *p, size_t n)
@@ -1015,7 +1011,7 @@ static void rx_packet(struct bench *b, uint32_t idx,
 			return;
 		}
 		if (op == TFTP_OACK) {
-			client_lock(b, idx, from);
+			client_lock(c, from);
 			if (!rx_oack(b, idx, p, n)) {
 				send_error(b, idx, 8, "unacceptable option");
 				client_end(b, idx, CAUSE_PROTOCOL);
@@ -1031,7 +1027,7 @@ static void rx_packet(struct bench *b, uint32_t idx,
 		}
 		if (op == TFTP_DATA) {
 			/* options ignored: RFC 1350 defaults */
-			client_lock(b, idx, from);
+			client_lock(c, from);
 			c->blksize = TFTP_BLKSIZE_DEFAULT;
 			c->window = 1;
 			c->expected = 1;
