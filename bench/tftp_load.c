@@ -683,7 +683,7 @@ static void arm_recv(struct bench *b, uint32_t idx)
 		return;
 	sqe = get_sqe(b);
 	if (sqe == NULL)
-		return;   /* retried from the next rearm pass */
+		return;   /* retried by the next timer scan */
 	io_uring_prep_recvmsg_multishot(sqe, c->fd, &b->rx_mh, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = BUF_GROUP;
@@ -1164,6 +1164,8 @@ static uint64_t scan_timers(struct bench *b)
 
 		if (c->state == CS_DONE || c->state == CS_FAILED)
 			continue;
+		if (!c->armed)
+			arm_recv(b, i);
 		if (c->timer_ns <= b->now) {
 			if (c->state == CS_IDLE) {
 				client_start(b, i);
