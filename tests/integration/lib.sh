@@ -13,6 +13,7 @@
 
 set -u
 set -o pipefail
+export PYTHONDONTWRITEBYTECODE=1
 
 TEST_NAME=$(basename "$0" .sh)
 HERE=$(cd "$(dirname "$0")" && pwd)

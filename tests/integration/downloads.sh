@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Real clients download 1 KiB, 10 MiB and 100 MiB and the sha256 of every
+# copy is compared: curl (tftp://, --tftp-blksize 1468), tftp-hpa (blksize
+# 512, lock-step) and atftp (blksize 1468, windowsize 16).
+. "$(dirname "$0")/lib.sh" "$@"
+need_cmd curl tftp atftp
+
+setup_net 2
+R=$WORK/root
+O=$WORK/out
+mkdir -p "$O"
+mkfile "$R/f1k" 1K
+mkfile "$R/boot/f10m" 10M
+mkfile "$R/images/f100m" 100M
+files=(f1k boot/f10m images/f100m)
+
+base_config "$WORK/pxecast.conf"
+start_server "$WORK/pxecast.conf"
+
+# get CLIENT REMOTE LOCAL: one download with that client (bounded).
+get() {
+	local c=$1 remote=$2 local=$3
+	case $c in
+	curl) in_cli 120 curl -sS --tftp-blksize 1468 -o "$local" "tftp://$SRV_IP/$remote" ;;
+	tftp-hpa) in_cli 120 tftp "$SRV_IP" 69 -m binary -c get "$remote" "$local" ;;
+	atftp) in_cli 120 atftp --option "blksize 1468" --option "windowsize 16" \
+		-g -r "$remote" -l "$local" "$SRV_IP" 69 ;;
+	esac
+}
+
+n=0
+for c in curl tftp-hpa atftp; do
+	section "$c"
+	for f in "${files[@]}"; do
+		out=$O/$c-$(basename "$f")
+		t0=$(date +%s%N)
+		get "$c" "$f" "$out" >"$WORK/client.log" 2>&1
+		rc=$?
+		t1=$(date +%s%N)
+		n=$((n + 1))
+		[ $rc = 0 ] || { say "$c exit status $rc:"; sed 's/^/    /' "$WORK/client.log" | tail -5; }
+		check "$c $f: exit 0, sha256 identical ($(( (t1 - t0) / 1000000 )) ms)" \
+			test $rc = 0 -a "$(sha "$R/$f")" = "$(sha "$out" 2>/dev/null)"
+		rm -f "$out"
+	done
+done
+
+section "server side"
+check "transfers_ok_total is $n" wait_metric transfers_ok -eq "$n"
+check "transfers_failed_total is 0" wait_metric transfers_failed -eq 0
+check "sessions_active back to 0" wait_metric sessions_active -eq 0
+for f in "${files[@]}"; do
+	size=$(stat -c %s "$R/$f")
+	expect_eq "log: $f sent in full 3 times" 3 \
+		"$(grep -c "event=tftp.done .*file=$f dir=download bytes=$size .*result=ok" "$SERVER_LOG")"
+done
+expect_eq "log: atftp transfers ran with windowsize 16" 3 \
+	"$(grep -c 'event=tftp.done .*blksize=1468 windowsize=16 result=ok' "$SERVER_LOG")"
+finish
