@@ -784,13 +784,44 @@ def scenario_tsize_probe(a):
 
 
 def scenario_vanish(a):
-    """Download a few blocks, then disappear without a word."""
-    d = Download(a.server, a.name, [("blksize", "512")])
-    d.start()
-    d.step(blocks=a.blocks)
-    check(d.error is None and d.expected > a.blocks, "received %d blocks, now vanishing" % (d.expected - 1),
-          "error %s" % (d.error,))
+    """Download a few blocks, then disappear without a word (--blocks 0:
+    right after the OACK, without acknowledging it)."""
+    d = Download(a.server, a.name, [("blksize", "512"), ("tsize", "0")])
+    d.start(ack_oack=a.blocks > 0)
+    if a.blocks:
+        d.step(blocks=a.blocks)
+    check(d.error is None and d.expected > a.blocks and d.oack is not None,
+          "received the OACK and %d blocks, now vanishing" % (d.expected - 1), "error %s" % (d.error,))
     d.close()
+
+
+def scenario_trickle(a):
+    """A client that ACKs every block but slowly (each ACK before the server's
+    retransmission timer fires): max-transfer-seconds must still end it."""
+    d = Download(a.server, a.name, [("blksize", "512")])
+    t0 = time.time()
+    d.start()
+    ended = None
+    while time.time() - t0 < a.seconds * SLOW:
+        r, addr = d.peer.recv(0.1)
+        if r is None or addr != d.tid:
+            continue
+        if r["op"] == ERROR:
+            ended = (time.time() - t0, r["code"], r["msg"])
+            break
+        if r["op"] == DATA and r["block"] == d.expected & 0xFFFF:
+            time.sleep(a.delay)
+            d._data(r)
+            if d.done:
+                break
+    d.close()
+    if ended:
+        how = "ERROR %d '%s' after %.1fs" % (ended[1], ended[2], ended[0])
+    else:
+        how = "%s after %.1fs" % ("completed" if d.done else "still running", time.time() - t0)
+    check(ended is not None and ended[0] <= a.limit + 3 * SLOW,
+          "a trickling client (one ACK every %.1fs) is cut off by max-transfer-seconds=%d" % (a.delay, a.limit),
+          "%s, %d blocks received" % (how, d.expected - 1))
 
 
 def scenario_hold(a):
@@ -920,6 +951,7 @@ SCENARIOS = {
     "sessions": scenario_sessions,
     "tsize-probe": scenario_tsize_probe,
     "vanish": scenario_vanish,
+    "trickle": scenario_trickle,
     "hold": scenario_hold,
     "get": scenario_get,
     "replace": scenario_replace,
@@ -956,6 +988,8 @@ def main():
     ap.add_argument("--window", type=int, default=64)
     ap.add_argument("--count", type=int, default=1)
     ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--delay", type=float, default=0.5)
+    ap.add_argument("--limit", type=int, default=2)
     a = ap.parse_args()
     SLOW = a.slow
     SCENARIOS[a.scenario](a)
