@@ -367,4 +367,183 @@ int dhcp_leases_compact(struct dhcp_leases *l, int dirfd, const char *name,
  * Returns the length. Safe for logs and the journal. */
 size_t dhcp_hostname_sanitize(char *dst, size_t cap, const uint8_t *src, size_t len);
 
+/* ---- Configuration (plain structs; the INI parser fills them) ----
+ *
+ * Strings and arrays are borrowed: they must outlive the server. */
+
+/* Boot files and URLs. NULL fields inherit: host, then profile, then
+ * the global [boot] section. ${server}, ${mac} (aa:bb:cc:dd:ee:ff) and
+ * ${ip} are expanded when a reply is built. */
+struct dhcp_boot {
+	const char *bios;           /* arch 0 */
+	const char *efi32;          /* arch 6 */
+	const char *efi64;          /* arch 7, 9 */
+	const char *arm32;          /* arch 10 */
+	const char *arm64;          /* arch 11 */
+	const char *ipxe;           /* user class "iPXE": the script URL */
+	const char *httpboot;       /* arch 16 (and 19 without httpboot_arm64) */
+	const char *httpboot_arm64; /* arch 19 */
+};
+
+struct dhcp_subnet {
+	uint32_t network, netmask;
+	uint32_t pool_start, pool_end; /* inclusive; both 0: reservations only */
+	uint32_t router;               /* 0: none */
+	uint32_t dns[4];
+	unsigned ndns;
+	const char *domain;            /* NULL: none */
+	uint32_t lease_time;           /* seconds; 0: 3600 */
+	uint32_t t1, t2;               /* 0: 50% and 87.5% of lease_time */
+	int ifindex;                   /* directly attached on it; 0: match by address */
+	uint32_t server_ip;            /* our address here; 0: the one the packet came to */
+};
+
+struct dhcp_profile {
+	const char *name;
+	struct dhcp_boot boot;
+};
+
+/* [host aa:bb:cc:dd:ee:ff] */
+struct dhcp_host {
+	uint8_t mac[6];
+	uint32_t ip;                /* 0: from the pool */
+	const char *hostname;       /* NULL: the client's own (option 12) */
+	const char *profile;        /* NULL: none */
+	struct dhcp_boot boot;
+};
+
+enum dhcp_mode { DHCP_MODE_SERVER, DHCP_MODE_PROXY };
+enum dhcp_unknown_policy { DHCP_UNKNOWN_SERVE, DHCP_UNKNOWN_IGNORE };
+
+struct dhcp_config {
+	enum dhcp_mode mode;
+	enum dhcp_unknown_policy unknown;
+	const struct dhcp_subnet *subnets;
+	size_t nsubnets;
+	const struct dhcp_host *hosts;
+	size_t nhosts;
+	const struct dhcp_profile *profiles;
+	size_t nprofiles;
+	struct dhcp_boot boot;
+	uint32_t offer_hold;   /* seconds an offered address waits; 0: 60 */
+	uint32_t decline_hold; /* seconds a declined address rests; 0: 600 */
+	unsigned rate_burst;   /* packets a MAC may send at once; 0: 8 */
+	unsigned rate_per_sec; /* then this many per second; 0: 2 */
+	unsigned max_pending;  /* ACKs waiting for the journal; 0: 256 */
+};
+
+/* ---- PXE boot policy (dhcp_pxe.c) ---- */
+
+enum dhcp_boot_kind { DHCP_BOOT_NONE, DHCP_BOOT_PXE, DHCP_BOOT_HTTP, DHCP_BOOT_IPXE };
+
+#define DHCP_BOOTFILE_MAX 256
+
+struct dhcp_boot_choice {
+	enum dhcp_boot_kind kind;
+	const char *vendor;          /* "PXEClient" or "HTTPClient" to echo in 60 */
+	char file[DHCP_BOOTFILE_MAX]; /* expanded */
+};
+
+/* What this client boots: iPXE (user class) gets the script URL so the
+ * chain ROM -> iPXE -> script ends; HTTPClient / arch 16, 19 the HTTP
+ * URL; PXEClient the file for its arch (93, else the ":Arch:" field of
+ * 60, else BIOS). layers are searched in order for each field (host,
+ * profile, global; NULL entries skipped). kind NONE when the client is
+ * not a boot client or nothing is configured for it. */
+void dhcp_pxe_choose(struct dhcp_boot_choice *out, const struct dhcp_msg *req,
+		     const struct dhcp_boot *const *layers, size_t nlayers,
+		     uint32_t server_ip, uint32_t client_ip);
+/* Expand ${server}, ${mac}, ${ip} in tmpl. Returns the length, or -1
+ * when the result does not fit (out is then ""). Unknown ${...} stay. */
+int dhcp_pxe_expand(char *out, size_t cap, const char *tmpl, uint32_t server_ip,
+		    const uint8_t *mac, uint8_t hlen, uint32_t client_ip);
+
+/* ---- Server engine (dhcp_server.c) ---- */
+
+/* Where a datagram came from, as the transport saw it. */
+struct dhcp_meta {
+	uint32_t src_ip;
+	uint16_t src_port;
+	uint32_t local_ip;   /* our address it arrived on (IP_PKTINFO) */
+	uint16_t local_port; /* 67, or 4011 for boot-server requests */
+	int ifindex;
+};
+
+enum dhcp_dest {
+	DHCP_DEST_BROADCAST, /* 255.255.255.255:68 out of ifindex */
+	DHCP_DEST_UNICAST,   /* ip:port through the routing table (client, relay) */
+	DHCP_DEST_LINK,      /* ip:68 at link address chaddr: the client has no
+			      * ARP yet (packet socket, or an ARP entry first) */
+};
+
+struct dhcp_reply {
+	enum dhcp_dest dest;
+	uint32_t ip;
+	uint16_t port;
+	uint32_t src_ip;     /* send from this address (the server identifier) */
+	uint16_t src_port;
+	int ifindex;
+	uint8_t chaddr[DHCP_CHADDR_LEN];
+	uint8_t hlen;
+	uint8_t msgtype;
+	uint16_t len;
+	uint8_t buf[DHCP_REPLY_MAX];
+};
+
+struct dhcp_counters {
+	uint64_t rx;
+	uint64_t parse[DHCP_ERR__COUNT]; /* drops by codec check */
+	uint64_t not_request;   /* op not BOOTREQUEST */
+	uint64_t bad_hlen;      /* hlen 0: no key to lease by */
+	uint64_t bootp;         /* no option 53 */
+	uint64_t bad_msgtype;   /* unknown or server-side message type */
+	uint64_t rate_limited;
+	uint64_t unknown_host;  /* not in the inventory, policy says ignore */
+	uint64_t no_subnet;
+	uint64_t foreign_server; /* 54 names another server */
+	uint64_t outside_pool;  /* requested address not ours to give (NAKed) */
+	uint64_t pool_exhausted;
+	uint64_t not_leased;    /* RELEASE/DECLINE for an address the client lacks */
+	uint64_t bad_request;   /* REQUEST with neither 50 nor ciaddr */
+	uint64_t journal_full;  /* lease could not be recorded: no reply */
+	uint64_t pending_full;  /* too many ACKs waiting for the journal */
+	uint64_t not_boot_client; /* proxy mode / 4011: not a PXE client */
+	uint64_t proxy_ignored; /* proxy mode: not a DISCOVER */
+	uint64_t build_failed;
+	uint64_t offers, acks, naks, informs, releases, declines;
+	uint64_t proxy_offers, boot_acks;
+};
+
+struct dhcp_server;
+
+/* cfg and leases are borrowed and must outlive the server. NULL when a
+ * table cannot be allocated or the config is inconsistent (errno set). */
+struct dhcp_server *dhcp_server_create(const struct dhcp_config *cfg,
+				       struct dhcp_leases *leases);
+void dhcp_server_destroy(struct dhcp_server *s);
+
+/* Engines run on the monotonic clock (transport_now_us); leases live on
+ * disk in wall-clock seconds. Tie the two: call at start and whenever the
+ * wall clock may have stepped. Without it, now_us is taken as wall time. */
+void dhcp_server_set_clock(struct dhcp_server *s, uint64_t now_us, int64_t wall_s);
+
+/* One datagram in. Returns 1 when *out holds a reply to send now
+ * (OFFER, NAK, INFORM and proxy answers), 0 when there is nothing to
+ * send now: the datagram was dropped (and counted), needed no answer, or
+ * produced an ACK that waits for its journal row (see below). */
+int dhcp_server_input(struct dhcp_server *s, uint64_t now_us,
+		      const struct dhcp_meta *meta, const uint8_t *pkt, size_t len,
+		      struct dhcp_reply *out);
+
+/* Group commit: write and sync every queued lease row (one write, one
+ * fdatasync; dhcp_leases_flush), return its result. */
+int dhcp_server_flush(struct dhcp_server *s, int journal_fd);
+/* Copy out the next ACK whose lease row is durable; false when none.
+ * Held ACKs are only reachable through here, so none leaves before its
+ * lease is on disk. */
+bool dhcp_server_take_durable(struct dhcp_server *s, struct dhcp_reply *out);
+size_t dhcp_server_pending(const struct dhcp_server *s);
+
+const struct dhcp_counters *dhcp_server_counters(const struct dhcp_server *s);
+
 #endif
