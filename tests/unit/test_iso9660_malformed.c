@@ -1,0 +1,530 @@
+/* Malformed images: a small valid image made by xorriso is patched in
+ * memory, one fault at a time, and each fault must come back as its own
+ * error code, never a crash (run under ASan/UBSan in CI). A seeded random
+ * mutation loop covers what the table does not.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imager/iso9660/iso9660.h"
+#include "tests/unit/iso/isotest.h"
+
+#define SECTOR 2048u
+#define PVD (16 * SECTOR)
+
+/* Base images: Rock Ridge + Joliet + El Torito, Joliet only, plain. */
+static struct isotest_mem rr_img, joliet_img, plain_img;
+static char *tmp;
+
+/* A copy of a base image to patch. */
+static struct isotest_mem copy(const struct isotest_mem *base)
+{
+	struct isotest_mem m = { malloc(base->len), base->len };
+
+	assert_non_null(m.buf);
+	memcpy(m.buf, base->buf, base->len);
+	return m;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+/* Both-endian 32-bit field (ECMA-119 7.3.3). */
+static void put733(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++) {
+		p[i] = (uint8_t)(v >> (8 * i));
+		p[7 - i] = (uint8_t)(v >> (8 * i));
+	}
+}
+
+static int open_mem(struct isotest_mem *m, struct iso **iso)
+{
+	return iso_open(isotest_mem_read, m, m->len, iso);
+}
+
+/* Root directory record of the descriptor at sector vd_sector. */
+static uint8_t *root_record(struct isotest_mem *m, unsigned vd_sector)
+{
+	return m->buf + vd_sector * SECTOR + 156;
+}
+
+/* The record in the root directory (of the descriptor at vd_sector)
+ * whose identifier starts with id[0..len). */
+static uint8_t *find_record(struct isotest_mem *m, unsigned vd_sector,
+			    const void *id, size_t len)
+{
+	const uint8_t *root = root_record(m, vd_sector);
+	size_t pos = (size_t)le32(root + 2) * SECTOR, end = pos + le32(root + 10);
+
+	while (pos < end) {
+		uint8_t *r = m->buf + pos;
+
+		if (r[0] == 0) {
+			pos = (pos / SECTOR + 1) * SECTOR;
+			continue;
+		}
+		if (r[32] >= len && memcmp(r + 33, id, len) == 0)
+			return r;
+		pos += r[0];
+	}
+	fail_msg("no record %.*s", (int)len, (const char *)id);
+	return NULL;
+}
+
+/* A SUSP entry sig in the system use area of record r (no CE). */
+static uint8_t *find_susp(uint8_t *r, const char *sig)
+{
+	size_t pos = 33 + r[32] + !(r[32] & 1);
+
+	while (pos + 4 <= r[0] && r[pos + 2] >= 4) {
+		if (r[pos] == sig[0] && r[pos + 1] == sig[1])
+			return r + pos;
+		pos += r[pos + 2];
+	}
+	fail_msg("no %s entry", sig);
+	return NULL;
+}
+
+/* Look up path and read it whole; the first error on the way. */
+static int read_path(struct isotest_mem *m, const char *path)
+{
+	struct iso_entry *e = malloc(sizeof(*e));
+	static uint8_t buf[1 << 16];
+	struct iso *iso;
+	int rc;
+
+	assert_non_null(e);
+	rc = open_mem(m, &iso);
+	if (rc == ISO_OK) {
+		rc = iso_lookup(iso, path, strlen(path), 0, e);
+		if (rc == ISO_OK && e->type == ISO_TYPE_FILE) {
+			int64_t n = iso_read_file(iso, e, 0, buf, sizeof(buf));
+
+			rc = n < 0 ? (int)n : ISO_OK;
+		}
+		iso_close(iso);
+	}
+	free(e);
+	return rc;
+}
+
+static int walk_count(void *ctx, const char *path, size_t len, const struct iso_entry *e)
+{
+	(void)path;
+	(void)len;
+	(void)e;
+	++*(int *)ctx;
+	return 0;
+}
+
+static int walk_mem(struct isotest_mem *m)
+{
+	struct iso *iso;
+	int n = 0, rc = open_mem(m, &iso);
+
+	if (rc == ISO_OK) {
+		rc = iso_walk(iso, walk_count, &n);
+		iso_close(iso);
+	}
+	return rc;
+}
+
+static int boot_mem(struct isotest_mem *m)
+{
+	struct iso_boot_entry b[ISO_BOOT_MAX];
+	struct iso *iso;
+	size_t n;
+	int rc = open_mem(m, &iso);
+
+	if (rc == ISO_OK) {
+		rc = iso_boot_entries(iso, b, ISO_BOOT_MAX, &n);
+		iso_close(iso);
+	}
+	return rc;
+}
+
+static void test_base_images(void **state)
+{
+	(void)state;
+	assert_int_equal(walk_mem(&rr_img), ISO_OK);
+	assert_int_equal(walk_mem(&joliet_img), ISO_OK);
+	assert_int_equal(walk_mem(&plain_img), ISO_OK);
+	assert_int_equal(read_path(&rr_img, "hello.txt"), ISO_OK);
+	assert_int_equal(boot_mem(&rr_img), ISO_OK);
+	assert_int_equal(boot_mem(&plain_img), ISO_ERR_NO_BOOT);
+}
+
+static void test_truncated(void **state)
+{
+	struct isotest_mem m = copy(&rr_img);
+	struct iso *iso;
+
+	(void)state;
+	m.len = 0;
+	assert_int_equal(open_mem(&m, &iso), ISO_ERR_TRUNCATED);
+	m.len = PVD + 100;
+	assert_int_equal(open_mem(&m, &iso), ISO_ERR_TRUNCATED);
+	/* Shorter than the volume space the descriptor declares. */
+	m.len = rr_img.len - SECTOR;
+	assert_int_equal(open_mem(&m, &iso), ISO_ERR_TRUNCATED);
+	free(m.buf);
+}
+
+static void test_bad_descriptors(void **state)
+{
+	struct isotest_mem m = copy(&rr_img);
+	struct iso *iso;
+
+	(void)state;
+	memset(m.buf + PVD, 0, SECTOR);
+	assert_int_equal(open_mem(&m, &iso), ISO_ERR_NOT_ISO);
+	for (size_t i = 0; i < SECTOR; i++)
+		m.buf[PVD + i] = (uint8_t)(i * 37 + 11);
+	assert_int_equal(open_mem(&m, &iso), ISO_ERR_NOT_ISO);
+
+	memcpy(m.buf, rr_img.buf, m.len);
+	m.buf[PVD + 128] = 0; /* logical block size 0 */
+	m.buf[PVD + 129] = 0;
+	assert_int_equal(open_mem(&m, &iso), ISO_ERR_BAD_VD);
+
+	memcpy(m.buf, rr_img.buf, m.len);
+	root_record(&m, 16)[0] = 0; /* zero-length root record */
+	assert_int_equal(open_mem(&m, &iso), ISO_ERR_BAD_VD);
+
+	memcpy(m.buf, rr_img.buf, m.len);
+	m.buf[PVD] = 3; /* no primary left, terminator still there */
+	assert_int_equal(open_mem(&m, &iso), ISO_ERR_NO_PVD);
+
+	memcpy(m.buf, rr_img.buf, m.len);
+	put733(root_record(&m, 16) + 2, 0x00ffffff);
+	assert_int_equal(open_mem(&m, &iso), ISO_ERR_EXTENT_RANGE);
+	free(m.buf);
+}
+
+static void test_extent_past_end(void **state)
+{
+	struct isotest_mem m = copy(&rr_img);
+
+	(void)state;
+	put733(find_record(&m, 16, "HELLO.TXT", 9) + 2, 0x00ffffff);
+	assert_int_equal(read_path(&m, "hello.txt"), ISO_ERR_EXTENT_RANGE);
+	memcpy(m.buf, rr_img.buf, m.len);
+	put733(find_record(&m, 16, "HELLO.TXT", 9) + 10, 0xffffffff);
+	assert_int_equal(read_path(&m, "hello.txt"), ISO_ERR_EXTENT_RANGE);
+	/* A directory extent past the end as well. */
+	memcpy(m.buf, rr_img.buf, m.len);
+	put733(find_record(&m, 16, "SUB", 3) + 2, (uint32_t)(m.len / SECTOR));
+	assert_int_equal(read_path(&m, "sub/inner.txt"), ISO_ERR_EXTENT_RANGE);
+	free(m.buf);
+}
+
+/* A subdirectory pointing at its parent's extent: lookups stay bounded by
+ * the path, the walk reports the loop. */
+static void test_directory_loop(void **state)
+{
+	struct isotest_mem m = copy(&rr_img);
+	uint8_t *root = root_record(&m, 16);
+
+	(void)state;
+	memcpy(find_record(&m, 16, "SUB", 3) + 2, root + 2, 16);
+	assert_int_equal(walk_mem(&m), ISO_ERR_DIR_LOOP);
+	assert_int_equal(read_path(&m, "sub/sub/sub/sub/hello.txt"), ISO_OK);
+	free(m.buf);
+}
+
+/* A Rock Ridge continuation area that continues into itself. */
+static void test_rr_continuation_loop(void **state)
+{
+	struct isotest_mem m = copy(&rr_img);
+	uint8_t *r, *ce;
+	size_t rec_off, su;
+	struct iso *iso;
+
+	(void)state;
+	/* The 200-byte name does not fit its record: NM goes on in a CE. */
+	r = find_record(&m, 16, "NNNNNNNN", 8);
+	ce = find_susp(r, "CE");
+	rec_off = (size_t)(r - m.buf);
+	su = 33 + r[32] + !(r[32] & 1);
+	put733(ce + 4, (uint32_t)(rec_off / SECTOR));
+	put733(ce + 12, (uint32_t)(rec_off % SECTOR + su));
+	put733(ce + 20, (uint32_t)(r[0] - su));
+	assert_int_equal(walk_mem(&m), ISO_ERR_RR_LOOP);
+
+	/* The same on the root's ".", read at open. */
+	memcpy(m.buf, rr_img.buf, m.len);
+	r = m.buf + (size_t)le32(root_record(&m, 16) + 2) * SECTOR;
+	ce = find_susp(r, "CE");
+	rec_off = (size_t)(r - m.buf);
+	put733(ce + 4, (uint32_t)(rec_off / SECTOR));
+	put733(ce + 12, 34);
+	put733(ce + 20, (uint32_t)(r[0] - 34));
+	assert_int_equal(open_mem(&m, &iso), ISO_ERR_RR_LOOP);
+
+	/* An area crossing its block, and one past the end. */
+	memcpy(m.buf, rr_img.buf, m.len);
+	ce = find_susp(find_record(&m, 16, "NNNNNNNN", 8), "CE");
+	put733(ce + 12, SECTOR - 10);
+	assert_int_equal(walk_mem(&m), ISO_ERR_BAD_RR);
+	memcpy(m.buf, rr_img.buf, m.len);
+	ce = find_susp(find_record(&m, 16, "NNNNNNNN", 8), "CE");
+	put733(ce + 4, (uint32_t)(m.len / SECTOR));
+	assert_int_equal(walk_mem(&m), ISO_ERR_EXTENT_RANGE);
+	free(m.buf);
+}
+
+static void test_bad_names(void **state)
+{
+	static const uint8_t joliet_hello[] = { 0, 'h', 0, 'e' };
+	struct isotest_mem m = copy(&rr_img);
+	uint8_t *nm;
+
+	(void)state;
+	/* Rock Ridge NM "hello.txt" -> "he/lo.txt", "he\0lo.txt", "..". */
+	nm = find_susp(find_record(&m, 16, "HELLO.TXT", 9), "NM");
+	nm[5 + 2] = '/';
+	assert_int_equal(read_path(&m, "hello.txt"), ISO_ERR_BAD_NAME);
+	nm[5 + 2] = '\0';
+	assert_int_equal(walk_mem(&m), ISO_ERR_BAD_NAME);
+	memcpy(m.buf, rr_img.buf, m.len);
+	nm = find_susp(find_record(&m, 16, "HELLO.TXT", 9), "NM");
+	memcpy(nm + 5, "..", 2);
+	nm[2] = 5 + 2;
+	nm[5 + 2] = 'S'; /* an ST entry ends the area after the shortened NM */
+	nm[5 + 3] = 'T';
+	nm[5 + 4] = 4;
+	nm[5 + 5] = 1;
+	assert_int_equal(walk_mem(&m), ISO_ERR_BAD_NAME);
+	/* A symlink component with '/'. */
+	memcpy(m.buf, rr_img.buf, m.len);
+	nm = find_susp(find_record(&m, 16, "LINK", 4), "SL");
+	nm[5 + 2 + 1] = '/';
+	assert_int_equal(walk_mem(&m), ISO_ERR_BAD_NAME);
+	free(m.buf);
+
+	/* Joliet: U+0000 and U+002F. */
+	m = copy(&joliet_img);
+	find_record(&m, 17, joliet_hello, sizeof(joliet_hello))[33 + 3] = '/';
+	assert_int_equal(walk_mem(&m), ISO_ERR_BAD_NAME);
+	find_record(&m, 17, joliet_hello, 2)[33 + 3] = 0;
+	assert_int_equal(walk_mem(&m), ISO_ERR_BAD_NAME);
+	free(m.buf);
+
+	/* Plain identifiers. */
+	m = copy(&plain_img);
+	find_record(&m, 16, "HELLO.TXT", 9)[33 + 2] = '/';
+	assert_int_equal(walk_mem(&m), ISO_ERR_BAD_NAME);
+	find_record(&m, 16, "HE", 2)[33 + 2] = '\0';
+	assert_int_equal(walk_mem(&m), ISO_ERR_BAD_NAME);
+	free(m.buf);
+}
+
+static void test_bad_records(void **state)
+{
+	struct isotest_mem m = copy(&rr_img);
+	uint8_t *r;
+
+	(void)state;
+	find_record(&m, 16, "HELLO.TXT", 9)[0] = 20; /* shorter than a record */
+	assert_int_equal(walk_mem(&m), ISO_ERR_BAD_RECORD);
+	memcpy(m.buf, rr_img.buf, m.len);
+	r = find_record(&m, 16, "HELLO.TXT", 9);
+	r[32] = (uint8_t)(r[0] - 32); /* name runs past the record */
+	assert_int_equal(walk_mem(&m), ISO_ERR_BAD_RECORD);
+	/* A multi-extent flag whose next record is another file. */
+	memcpy(m.buf, rr_img.buf, m.len);
+	find_record(&m, 16, "HELLO.TXT", 9)[25] |= 0x80;
+	assert_int_equal(walk_mem(&m), ISO_ERR_BAD_RECORD);
+	/* A directory of size 0. */
+	memcpy(m.buf, rr_img.buf, m.len);
+	put733(find_record(&m, 16, "SUB", 3) + 10, 0);
+	assert_int_equal(walk_mem(&m), ISO_ERR_BAD_RECORD);
+	free(m.buf);
+}
+
+static void test_bad_boot_catalog(void **state)
+{
+	struct isotest_mem m = copy(&rr_img);
+	uint8_t *bvd = m.buf + PVD + SECTOR; /* xorriso: boot record after the PVD */
+	uint8_t *cat;
+
+	(void)state;
+	assert_int_equal(bvd[0], 0);
+	cat = m.buf + (size_t)le32(bvd + 0x47) * SECTOR;
+	cat[4] ^= 1; /* checksum no longer sums to zero */
+	assert_int_equal(boot_mem(&m), ISO_ERR_BAD_BOOT);
+	memcpy(m.buf, rr_img.buf, m.len);
+	put733(cat + 32 + 8, 0xfffffff); /* load RBA past the end (LE32 + junk) */
+	assert_int_equal(boot_mem(&m), ISO_ERR_EXTENT_RANGE);
+	memcpy(m.buf, rr_img.buf, m.len);
+	put733(bvd + 0x47, (uint32_t)(m.len / SECTOR));
+	assert_int_equal(boot_mem(&m), ISO_ERR_EXTENT_RANGE);
+	free(m.buf);
+}
+
+static void test_error_messages(void **state)
+{
+	(void)state;
+	for (int a = ISO_ERR_BAD_BOOT; a <= ISO_OK; a++) {
+		assert_string_not_equal(iso_strerror(a), "unknown error");
+		for (int b = ISO_ERR_BAD_BOOT; b < a; b++)
+			assert_string_not_equal(iso_strerror(a), iso_strerror(b));
+	}
+	assert_string_equal(iso_strerror(1), "unknown error");
+	assert_string_equal(iso_strerror(-1000), "unknown error");
+}
+
+static int read_all(void *ctx, const char *path, size_t len, const struct iso_entry *e)
+{
+	static uint8_t buf[4096];
+	struct iso *iso = ctx;
+	struct iso_entry *f = malloc(sizeof(*f));
+
+	if (f == NULL)
+		return 1;
+	if (e->type == ISO_TYPE_FILE)
+		(void)iso_read_file(iso, e, 0, buf, sizeof(buf));
+	(void)iso_lookup(iso, path, len, 0, f);
+	free(f);
+	return 0;
+}
+
+/* Seeded mutations of the metadata sectors: whatever the error, no crash
+ * and no hang. */
+static void test_random_mutations(void **state)
+{
+	struct isotest_mem m = copy(&rr_img);
+	size_t meta_end = m.len < 64 * SECTOR ? m.len : 64 * SECTOR;
+	uint32_t x = 0x1234567;
+
+	(void)state;
+	for (int round = 0; round < 3000; round++) {
+		struct iso_boot_entry b[4];
+		struct iso *iso;
+		size_t n;
+
+		memcpy(m.buf, rr_img.buf, m.len);
+		for (int k = 0; k < 1 + round % 8; k++) {
+			x ^= x << 13;
+			x ^= x >> 17;
+			x ^= x << 5;
+			m.buf[PVD + x % (meta_end - PVD)] = (uint8_t)(x >> 24);
+		}
+		if (open_mem(&m, &iso) != ISO_OK)
+			continue;
+		(void)iso_walk(iso, read_all, iso);
+		(void)iso_boot_entries(iso, b, 4, &n);
+		iso_close(iso);
+	}
+	free(m.buf);
+}
+
+static int make_image(const char *name, const char *const *opts, struct isotest_mem *m)
+{
+	const char *argv[32] = { "xorriso", "-as", "mkisofs" };
+	char *root = isotest_join(tmp, "tree"), *img = isotest_join(tmp, name);
+	size_t n = 3;
+	int rc = -1;
+
+	while (*opts)
+		argv[n++] = *opts++;
+	argv[n++] = "-o";
+	argv[n++] = img;
+	argv[n++] = root;
+	argv[n] = NULL;
+	if (root && img && isotest_run(argv, NULL) == 0)
+		rc = isotest_load(img, m);
+	free(root);
+	free(img);
+	return rc;
+}
+
+static int setup(void **state)
+{
+	/* -no-pad: the images stay small (~75 KiB), so mutations land in
+	 * metadata more often. */
+	static const char *const rr[] = { "-no-pad", "-R", "-J", "-c", "boot.cat",
+		"-b", "boot.img", "-no-emul-boot", NULL };
+	static const char *const joliet[] = { "-no-pad", "--norock", "-J", NULL };
+	static const char *const plain[] = { "-no-pad", "--norock", NULL };
+	char name[201], *root, *p;
+	int rc = 0;
+
+	(void)state;
+	if (!isotest_have("xorriso")) {
+		fprintf(stderr, "xorriso not found: skipped\n");
+		exit(77);
+	}
+	tmp = isotest_tmpdir(NULL);
+	root = tmp ? isotest_join(tmp, "tree") : NULL;
+	if (root == NULL)
+		return -1;
+	memset(name, 'n', 200);
+	name[200] = '\0';
+	rc |= isotest_mkdirs(root);
+	p = isotest_join(root, "sub");
+	rc |= isotest_mkdirs(p);
+	free(p);
+	p = isotest_join(root, "sub/inner.txt");
+	rc |= isotest_write_file(p, 33, 1);
+	free(p);
+	p = isotest_join(root, "hello.txt");
+	rc |= isotest_write_file(p, 100, 2);
+	free(p);
+	p = isotest_join(root, "boot.img");
+	rc |= isotest_write_file(p, 2048, 3);
+	free(p);
+	p = isotest_join(root, name);
+	rc |= isotest_write_file(p, 5, 4);
+	free(p);
+	p = isotest_join(root, "link");
+	rc |= symlink("sub/inner.txt", p);
+	free(p);
+	free(root);
+	rc |= make_image("rr.iso", rr, &rr_img);
+	rc |= make_image("joliet.iso", joliet, &joliet_img);
+	rc |= make_image("plain.iso", plain, &plain_img);
+	return rc == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	isotest_rmtree(tmp);
+	free(tmp);
+	free(rr_img.buf);
+	free(joliet_img.buf);
+	free(plain_img.buf);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_base_images),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_bad_descriptors),
+		cmocka_unit_test(test_extent_past_end),
+		cmocka_unit_test(test_directory_loop),
+		cmocka_unit_test(test_rr_continuation_loop),
+		cmocka_unit_test(test_bad_names),
+		cmocka_unit_test(test_bad_records),
+		cmocka_unit_test(test_bad_boot_catalog),
+		cmocka_unit_test(test_error_messages),
+		cmocka_unit_test(test_random_mutations),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
