@@ -31,6 +31,12 @@ for group in malformed access options sessions; do
 	check "wire scenario '$group'" wire 240 "$group" "${W[@]}" --outside "$WORK/outside.txt"
 done
 
+section "UEFI: tsize probe answered with ERROR 8, 20 times"
+check "wire scenario 'tsize-probe'" wire 60 tsize-probe --root "$R" --name file64k --count 20
+metrics_fresh
+expect_eq "sessions_active at the next metrics rewrite (retries would last ~40s)" 0 "$(metric sessions_active)"
+expect_eq "timeouts_total" 0 "$(metric timeouts)"
+
 section "log lines"
 check "every finished transfer logged a tftp.done line" wait_log 'event=tftp.done' \
 	"$(($(metric transfers_ok) + $(metric transfers_failed)))"

@@ -83,16 +83,18 @@ WIRE=$HERE/tftp_wire.py
 cleanup() {
 	local p ns
 	trap - EXIT INT TERM
-	for p in "${BG_PIDS[@]}" $SERVER_PID; do
-		kill -KILL "$p" 2>/dev/null
-	done
-	# Anything still running inside our own namespaces was started by us.
-	for ns in $SRV_NS $CLI_NS; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -KILL "$p" 2>/dev/null
+	{
+		for p in "${BG_PIDS[@]}" $SERVER_PID; do
+			kill -KILL "$p"
 		done
-	done
-	wait 2>/dev/null
+		# Anything still running inside our own namespaces was started by us.
+		for ns in $SRV_NS $CLI_NS; do
+			for p in $(ip netns pids "$ns"); do
+				kill -KILL "$p"
+			done
+		done
+		wait
+	} 2>/dev/null
 	for ns in $SRV_NS $CLI_NS; do
 		ip netns del "$ns" 2>/dev/null
 	done
