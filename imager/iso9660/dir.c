@@ -339,7 +339,7 @@ static int entry_extents(struct iso *iso, struct iso_dir *d,
 		flags = next.raw[REC_FLAGS];
 		if (rc != ISO_OK)
 			continue;
-		if (next.raw[REC_NAME_LEN] != r[REC_NAME_LEN] ||
+		if (out->type == ISO_TYPE_DIR || next.raw[REC_NAME_LEN] != r[REC_NAME_LEN] ||
 		    memcmp(next.raw + REC_NAME, r + REC_NAME, r[REC_NAME_LEN]) != 0)
 			rc = ISO_ERR_BAD_RECORD;
 		else

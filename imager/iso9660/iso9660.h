@@ -18,6 +18,9 @@
  * loops are detected, and nothing recurses: walks use explicit, capped
  * stacks. A malformed image yields one of the negative codes below, never
  * a crash.
+ *
+ * A handle does not change after iso_open: lookups, walks and reads may run
+ * from several threads at once when the read callback allows it.
  */
 #ifndef PXECAST_IMAGER_ISO9660_H
 #define PXECAST_IMAGER_ISO9660_H
@@ -171,9 +174,10 @@ enum iso_lookup_flags {
  * followed within the image (absolute targets start at the image root).
  * Plain ISO 9660 names match without ";1" and the trailing dot, and fall
  * back to a case-insensitive match.
- * @return ISO_OK, ISO_ERR_INVALID, ISO_ERR_NOT_FOUND, ISO_ERR_NOT_DIR,
- *   ISO_ERR_SYMLINK_LOOP, ISO_ERR_NAME_TOO_LONG, ISO_ERR_TOO_DEEP, or any
- *   error of iso_readdir met on the way
+ * @return ISO_OK, ISO_ERR_INVALID, ISO_ERR_NOMEM, ISO_ERR_BAD_NAME (NUL in
+ *   path), ISO_ERR_NOT_FOUND, ISO_ERR_NOT_DIR, ISO_ERR_SYMLINK_LOOP,
+ *   ISO_ERR_NAME_TOO_LONG, ISO_ERR_TOO_DEEP, or any error of iso_readdir
+ *   met on the way
  */
 int iso_lookup(struct iso *iso, const char *path, size_t len, unsigned flags,
 	       struct iso_entry *out);
