@@ -206,6 +206,8 @@ static void test_bad_descriptors(void **state)
 	memcpy(m.buf, rr_img.buf, m.len);
 	m.buf[PVD] = 3; /* no primary left, terminator still there */
 	assert_int_equal(open_mem(&m, &iso), ISO_ERR_NO_PVD);
+	m.buf[PVD] = 255; /* an empty descriptor set: terminator first */
+	assert_int_equal(open_mem(&m, &iso), ISO_ERR_NO_PVD);
 
 	memcpy(m.buf, rr_img.buf, m.len);
 	put733(root_record(&m, 16) + 2, 0x00ffffff);
