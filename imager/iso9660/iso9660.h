@@ -173,7 +173,9 @@ enum iso_lookup_flags {
  * components are skipped, ".." stops at the root. Rock Ridge symlinks are
  * followed within the image (absolute targets start at the image root).
  * Plain ISO 9660 names match without ";1" and the trailing dot, and fall
- * back to a case-insensitive match.
+ * back to a case-insensitive match. Malformed entries of a directory are
+ * stepped over; when the name is not found, the first one's error is
+ * returned instead of ISO_ERR_NOT_FOUND.
  * @return ISO_OK, ISO_ERR_INVALID, ISO_ERR_NOMEM, ISO_ERR_BAD_NAME (NUL in
  *   path), ISO_ERR_NOT_FOUND, ISO_ERR_NOT_DIR, ISO_ERR_SYMLINK_LOOP,
  *   ISO_ERR_NAME_TOO_LONG, ISO_ERR_TOO_DEEP, or any error of iso_readdir

@@ -45,20 +45,29 @@ static void lookup_dir_entry(const struct lookup_dir *ld, struct iso_entry *out)
 }
 
 /* Find name in the directory on top of the stack. An exact match wins;
- * a plain ISO 9660 name may also match ignoring case. */
+ * a plain ISO 9660 name may also match ignoring case. A malformed entry
+ * does not hide the good ones after it (the iterator has moved past it);
+ * when nothing matches, its error is the answer rather than "not found",
+ * as the bad entry may have been the one asked for. */
 static int lookup_component(struct iso *iso, struct lookup *lk, const char *name,
 			    size_t len, struct iso_entry *out)
 {
 	struct iso_entry dir;
 	struct iso_dir d;
 	bool candidate = false;
-	int rc;
+	int rc, bad = ISO_OK;
 
 	lookup_dir_entry(&lk->stack[lk->depth], &dir);
 	rc = iso_opendir(iso, &dir, &d);
 	if (rc != ISO_OK)
 		return rc;
-	while ((rc = iso_readdir(iso, &d, out)) > 0) {
+	while ((rc = iso_readdir(iso, &d, out)) != 0) {
+		if (rc == ISO_ERR_IO)
+			return rc;
+		if (rc < 0) {
+			bad = bad != ISO_OK ? bad : rc;
+			continue;
+		}
 		if (out->name_len != len)
 			continue;
 		if (memcmp(out->name, name, len) == 0)
@@ -69,10 +78,8 @@ static int lookup_component(struct iso *iso, struct lookup *lk, const char *name
 			candidate = true;
 		}
 	}
-	if (rc < 0)
-		return rc;
 	if (!candidate)
-		return ISO_ERR_NOT_FOUND;
+		return bad != ISO_OK ? bad : ISO_ERR_NOT_FOUND;
 	*out = lk->match;
 	return ISO_OK;
 }

@@ -298,6 +298,9 @@ static void test_bad_names(void **state)
 	nm = find_susp(find_record(&m, 16, "HELLO.TXT", 9), "NM");
 	nm[5 + 2] = '/';
 	assert_int_equal(read_path(&m, "hello.txt"), ISO_ERR_BAD_NAME);
+	/* The bad entry does not hide those after it from lookups. */
+	assert_int_equal(read_path(&m, "sub/inner.txt"), ISO_OK);
+	assert_int_equal(read_path(&m, "link"), ISO_OK);
 	nm[5 + 2] = '\0';
 	assert_int_equal(walk_mem(&m), ISO_ERR_BAD_NAME);
 	memcpy(m.buf, rr_img.buf, m.len);
