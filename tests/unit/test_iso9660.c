@@ -1,7 +1,8 @@
 /* ISO 9660 reader against images built by xorriso and genisoimage from a
  * tree made here: every file read through the reader matches the tree by
  * sha256, under Rock Ridge, Joliet and plain names, with El Torito BIOS
- * and EFI images, deep and relocated directories, 200-byte names,
+ * and EFI images (also an EFI partition appended after the volume), deep
+ * and relocated directories, 200-byte names,
  * symlinks, and a sparse file over 4 GiB stored in several extents.
  * Tests whose tool is missing are skipped (Debian: xorriso, genisoimage).
  */
@@ -364,6 +365,50 @@ static char *big_tmpdir(void)
 	return dir != NULL ? dir : isotest_tmpdir(tmp);
 }
 
+/* The layout of Ubuntu's images: the EFI image is a partition appended
+ * after the ISO volume, named by the catalog only; its length is the
+ * catalog's sector count. */
+static void test_appended_efi_partition(void **state)
+{
+	char *root, *img, *part;
+	struct iso_boot_entry b[4];
+	struct iso *iso;
+	uint8_t a[32], m[32];
+	size_t n;
+	int fd;
+
+	(void)state;
+	if (!isotest_have("xorriso"))
+		skip();
+	root = path_in(tmp, "appended");
+	put(root, "boot/bios.bin", 2048, 5);
+	part = path_in(tmp, "efipart.img");
+	assert_int_equal(isotest_write_file(part, 64 * 1024, 6), 0);
+	img = path_in(tmp, "appended.iso");
+	const char *argv[] = { "xorriso", "-as", "mkisofs", "-R", "-b", "boot/bios.bin",
+		"-no-emul-boot", "-append_partition", "2", "0xef", part,
+		"-eltorito-alt-boot", "-e", "--interval:appended_partition_2:all::",
+		"-no-emul-boot", "-o", img, root, NULL };
+	assert_int_equal(isotest_run(argv, NULL), 0);
+
+	iso = open_image(img, &fd);
+	assert_int_equal(iso_boot_entries(iso, b, 4, &n), ISO_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(b[1].platform, ISO_BOOT_EFI);
+	assert_int_equal(b[1].sector_count, 128);
+	assert_int_equal(b[1].length, 64 * 1024);
+	sha_of_range(fd, b[1].offset, b[1].length, m);
+	assert_int_equal(isotest_sha256_path(part, a), 0);
+	assert_memory_equal(a, m, 32);
+	/* Asking for fewer entries than there are still counts them all. */
+	assert_int_equal(iso_boot_entries(iso, b, 1, &n), ISO_OK);
+	assert_int_equal(n, 2);
+	close_image(iso, fd);
+	free(root);
+	free(part);
+	free(img);
+}
+
 static double seconds_since(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -484,6 +529,7 @@ int main(void)
 		cmocka_unit_test(test_joliet),
 		cmocka_unit_test(test_plain_names),
 		cmocka_unit_test(test_genisoimage_relocated),
+		cmocka_unit_test(test_appended_efi_partition),
 		cmocka_unit_test(test_multi_extent),
 	};
 
