@@ -173,6 +173,13 @@ int dhcp_dora_request(struct dhcp_ctx *c, struct dhcp_reply *out)
 		s->c.outside_pool++;
 		return nak(c, out, "address not available");
 	}
+	if (!has_sid && has_want) {
+		/* INIT-REBOOT remembering another address than our records. */
+		const struct dhcp_lease *e = dhcp_leases_by_mac(s->leases, h->chaddr, h->hlen);
+		if (e != NULL && e->state == DHCP_LEASE_BOUND &&
+		    dhcp_lease_active(e, c->now) && e->ip != want)
+			return nak(c, out, "not your address");
+	}
 	return ack(c, want);
 }
 

@@ -242,13 +242,17 @@ static void test_renew_rebind_init_reboot(void **state)
 	assert_int_equal(send_req(&r, &local), 1);
 	assert_int_equal(reply.msgtype, DHCPNAK);
 	assert_int_equal(dhcp_server_counters(srv)->outside_pool, 1);
+	/* A free address, but this client is bound to another one: NAK. */
+	r.req_ip = IP(10, 0, 0, 180);
+	assert_int_equal(send_req(&r, &local), 1);
+	assert_int_equal(reply.msgtype, DHCPNAK);
 	/* Someone else's address: NAK. */
 	fake_mac(other, 3);
 	memcpy(r.mac, other, 6);
 	r.req_ip = ip;
 	assert_int_equal(send_req(&r, &local), 1);
 	assert_int_equal(reply.msgtype, DHCPNAK);
-	assert_int_equal(dhcp_server_counters(srv)->naks, 3);
+	assert_int_equal(dhcp_server_counters(srv)->naks, 4);
 	/* A REQUEST for another server's offer: silence. */
 	r.server_id = IP(10, 0, 0, 3);
 	assert_int_equal(send_req(&r, &local), 0);
