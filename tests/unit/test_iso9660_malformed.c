@@ -359,6 +359,118 @@ static void test_bad_records(void **state)
 	free(m.buf);
 }
 
+/* A file in several parts, made by hand: xorriso writes them only for
+ * files over 4 GiB (see test_iso9660.c). */
+struct part {
+	uint32_t lba;
+	uint32_t len;
+};
+
+/* Rewrite the root directory of m at the end of the image, with record
+ * id replaced by one record per part, flagged multi-extent but for the
+ * last (flag_last lets a test break the chain). Records do not cross
+ * sectors, so a long chain spans a sector boundary. */
+static void craft_parts(struct isotest_mem *m, const char *id,
+			const struct part *parts, size_t n, uint8_t flag_last)
+{
+	const uint8_t *root = root_record(m, 16);
+	const uint8_t *dir = m->buf + (size_t)le32(root + 2) * SECTOR;
+	const uint8_t *rec = find_record(m, 16, id, strlen(id));
+	size_t cap = 8 * SECTOR, pos = 0, in = 0, len;
+	uint8_t *out = calloc(1, cap);
+
+	assert_non_null(out);
+	assert_true(le32(root + 10) == SECTOR);
+	for (; in < SECTOR && dir[in] != 0; in += dir[in]) {
+		for (size_t i = 0; i < (dir + in == rec ? n : 1); i++) {
+			if (pos % SECTOR + dir[in] > SECTOR)
+				pos += SECTOR - pos % SECTOR;
+			assert_true(pos + dir[in] <= cap);
+			memcpy(out + pos, dir + in, dir[in]);
+			if (dir + in == rec) {
+				put733(out + pos + 2, parts[i].lba);
+				put733(out + pos + 10, parts[i].len);
+				out[pos + 25] = i + 1 < n ? 0x80 : flag_last;
+			}
+			pos += dir[in];
+		}
+	}
+	len = (pos + SECTOR - 1) / SECTOR * SECTOR;
+	m->buf = realloc(m->buf, m->len + len);
+	assert_non_null(m->buf);
+	memcpy(m->buf + m->len, out, len);
+	put733(root_record(m, 16) + 2, (uint32_t)(m->len / SECTOR));
+	put733(root_record(m, 16) + 10, (uint32_t)len);
+	m->len += len;
+	free(out);
+}
+
+static void test_crafted_multi_extent(void **state)
+{
+	struct isotest_mem m = copy(&plain_img);
+	uint32_t boot = le32(find_record(&m, 16, "BOOT.IMG", 8) + 2);
+	uint32_t hello = le32(find_record(&m, 16, "HELLO.TXT", 9) + 2);
+	const struct part parts[] = { { boot, SECTOR }, { 0, 0 }, { hello, 100 } };
+	struct iso_entry *e = malloc(sizeof(*e));
+	uint8_t buf[SECTOR + 100], want[SECTOR + 100];
+	uint64_t at, run;
+	struct iso *iso;
+	const char *dir = getenv("ISOTEST_CORPUS_DIR");
+
+	(void)state;
+	assert_non_null(e);
+	craft_parts(&m, "HELLO.TXT", parts, 3, 0);
+	if (dir != NULL) {
+		/* make-corpus.sh keeps this image as a fuzzing seed. */
+		char *path = isotest_join(dir, "multi-extent.iso");
+		FILE *f = path ? fopen(path, "wb") : NULL;
+
+		assert_non_null(f);
+		assert_int_equal(fwrite(m.buf, 1, m.len, f), m.len);
+		fclose(f);
+		free(path);
+	}
+	memcpy(want, m.buf + (size_t)boot * SECTOR, SECTOR);
+	memcpy(want + SECTOR, m.buf + (size_t)hello * SECTOR, 100);
+	assert_int_equal(open_mem(&m, &iso), ISO_OK);
+	assert_int_equal(iso_lookup(iso, "hello.txt", 9, 0, e), ISO_OK);
+	assert_int_equal(e->size, SECTOR + 100);
+	assert_int_equal(e->n_extents, 2); /* the empty part is left out */
+	assert_int_equal(iso_read_file(iso, e, 0, buf, sizeof(buf)), sizeof(buf));
+	assert_memory_equal(buf, want, sizeof(buf));
+	assert_int_equal(iso_read_file(iso, e, SECTOR - 7, buf, 20), 20);
+	assert_memory_equal(buf, want + SECTOR - 7, 20);
+	assert_int_equal(iso_map(e, SECTOR, &at, &run), ISO_OK);
+	assert_int_equal(at, (uint64_t)hello * SECTOR);
+	assert_int_equal(run, 100);
+	assert_int_equal(walk_mem(&m), ISO_OK);
+	iso_close(iso);
+
+	/* The chain runs into the end of the directory. */
+	free(m.buf);
+	m = copy(&plain_img);
+	craft_parts(&m, "SUB", (const struct part[]){ { hello, 100 } }, 1, 0x80);
+	assert_int_equal(walk_mem(&m), ISO_ERR_BAD_RECORD);
+	/* More parts than an entry holds. */
+	{
+		struct part many[ISO_EXTENTS_MAX + 1];
+
+		for (size_t i = 0; i < ISO_EXTENTS_MAX + 1; i++)
+			many[i] = (struct part){ hello, 1 };
+		free(m.buf);
+		m = copy(&plain_img);
+		craft_parts(&m, "HELLO.TXT", many, ISO_EXTENTS_MAX, 0);
+		assert_int_equal(read_path(&m, "hello.txt"), ISO_OK);
+		free(m.buf);
+		m = copy(&plain_img);
+		craft_parts(&m, "HELLO.TXT", many, ISO_EXTENTS_MAX + 1, 0);
+		assert_int_equal(read_path(&m, "hello.txt"), ISO_ERR_TOO_MANY_EXTENTS);
+		assert_int_equal(read_path(&m, "sub/inner.txt"), ISO_OK);
+	}
+	free(m.buf);
+	free(e);
+}
+
 static void test_bad_boot_catalog(void **state)
 {
 	struct isotest_mem m = copy(&rr_img);
@@ -526,6 +638,7 @@ int main(void)
 		cmocka_unit_test(test_rr_continuation_loop),
 		cmocka_unit_test(test_bad_names),
 		cmocka_unit_test(test_bad_records),
+		cmocka_unit_test(test_crafted_multi_extent),
 		cmocka_unit_test(test_bad_boot_catalog),
 		cmocka_unit_test(test_error_messages),
 		cmocka_unit_test(test_random_mutations),

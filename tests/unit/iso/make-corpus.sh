@@ -2,10 +2,13 @@
 # Regenerate the seed corpus of fuzz/fuzz_iso9660.c: tiny images (no
 # padding, one-sector files) covering each structure the reader parses.
 # Needs xorriso and genisoimage (Debian packages of the same names).
-#   tests/unit/iso/make-corpus.sh [outdir]   (default fuzz/corpus/iso9660)
+#   tests/unit/iso/make-corpus.sh [outdir [builddir]]
+# outdir defaults to fuzz/corpus/iso9660. With a meson builddir, the
+# malformed-image test also writes its hand-made multi-extent image there.
 set -eu
 here=$(cd "$(dirname "$0")/../../.." && pwd)
 out=${1:-$here/fuzz/corpus/iso9660}
+build=${2:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$out"
@@ -30,4 +33,7 @@ mk --norock -J -joliet-long -o "$out/joliet.iso" "$t/boot"
 mk --norock -o "$out/plain.iso" "$t/boot"
 # genisoimage relocates directories deeper than 8 levels (CL/PL/RE).
 genisoimage -quiet -no-pad -R -o "$out/genisoimage-relocated.iso" "$t/deep"
+if [ -n "$build" ]; then
+	ISOTEST_CORPUS_DIR=$out "$build/tests/test-iso9660-malformed" >/dev/null
+fi
 ls -l "$out"
