@@ -22,6 +22,8 @@
 
 /* Base images: Rock Ridge + Joliet + El Torito, Joliet only, plain. */
 static struct isotest_mem rr_img, joliet_img, plain_img;
+/* genisoimage's, with directories relocated by Rock Ridge CL (if found). */
+static struct isotest_mem reloc_img;
 static char *tmp;
 
 /* A copy of a base image to patch. */
@@ -471,6 +473,30 @@ static void test_crafted_multi_extent(void **state)
 	free(e);
 }
 
+/* Rock Ridge child links are how CVE-2014-5471 looped the Linux kernel:
+ * a CL naming an ancestor must be a loop, not a recursion. */
+static void test_relocated_dir_loop(void **state)
+{
+	static const uint8_t cl_sig[] = { 'C', 'L', 12, 1 };
+	struct isotest_mem m;
+	uint8_t *cl;
+
+	(void)state;
+	if (reloc_img.buf == NULL)
+		skip();
+	m = copy(&reloc_img);
+	assert_int_equal(walk_mem(&m), ISO_OK);
+	cl = memmem(m.buf + PVD, m.len - PVD, cl_sig, sizeof(cl_sig));
+	assert_non_null(cl);
+	memcpy(cl + 4, root_record(&m, 16) + 2, 8);
+	assert_int_equal(walk_mem(&m), ISO_ERR_DIR_LOOP);
+	put733(cl + 4, (uint32_t)(m.len / SECTOR));
+	assert_int_equal(walk_mem(&m), ISO_ERR_EXTENT_RANGE);
+	put733(cl + 4, 0); /* the system area: no "." record there */
+	assert_int_equal(walk_mem(&m), ISO_ERR_BAD_RECORD);
+	free(m.buf);
+}
+
 static void test_bad_boot_catalog(void **state)
 {
 	struct isotest_mem m = copy(&rr_img);
@@ -609,10 +635,25 @@ static int setup(void **state)
 	p = isotest_join(root, "link");
 	rc |= symlink("sub/inner.txt", p);
 	free(p);
+	p = isotest_join(root, "a/b/c/d/e/f/g/h/i/j");
+	rc |= isotest_mkdirs(p);
+	free(p);
+	p = isotest_join(root, "a/b/c/d/e/f/g/h/i/j/deep.txt");
+	rc |= isotest_write_file(p, 10, 5);
+	free(p);
 	free(root);
 	rc |= make_image("rr.iso", rr, &rr_img);
 	rc |= make_image("joliet.iso", joliet, &joliet_img);
 	rc |= make_image("plain.iso", plain, &plain_img);
+	if (isotest_have("genisoimage")) {
+		const char *argv[] = { "genisoimage", "-R", "-no-pad", "-o", NULL, NULL, NULL };
+
+		argv[4] = p = isotest_join(tmp, "reloc.iso");
+		argv[5] = root = isotest_join(tmp, "tree");
+		rc |= isotest_run(argv, NULL) | isotest_load(p, &reloc_img);
+		free(p);
+		free(root);
+	}
 	return rc == 0 ? 0 : -1;
 }
 
@@ -624,6 +665,7 @@ static int teardown(void **state)
 	free(rr_img.buf);
 	free(joliet_img.buf);
 	free(plain_img.buf);
+	free(reloc_img.buf);
 	return 0;
 }
 
@@ -639,6 +681,7 @@ int main(void)
 		cmocka_unit_test(test_bad_names),
 		cmocka_unit_test(test_bad_records),
 		cmocka_unit_test(test_crafted_multi_extent),
+		cmocka_unit_test(test_relocated_dir_loop),
 		cmocka_unit_test(test_bad_boot_catalog),
 		cmocka_unit_test(test_error_messages),
 		cmocka_unit_test(test_random_mutations),
