@@ -84,7 +84,7 @@ section "a second pxecast on the same address"
 : >"$SERVER_LOG"
 start_server "$C"
 first=$SERVER_PID
-timeout -k 5 $((5 * SLOW)) ip netns exec "$SRV_NS" "$PXECAST" serve --tftp-root "$R" --listen "$SRV_IP:69" \
+timeout -k 5 $((3 * SLOW)) ip netns exec "$SRV_NS" "$PXECAST" serve --tftp-root "$R" --listen "$SRV_IP:69" \
 	>"$WORK/second.log" 2>&1
 st=$?
 check "the second instance refuses to start (exit $st; 124 means it kept running)" test "$st" != 0 -a "$st" != 124

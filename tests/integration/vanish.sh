@@ -74,7 +74,7 @@ base_config "$WORK/pxecast.conf" "retransmit-ms = 300" "retransmit-max-ms = 600"
 	"max-transfer-seconds = 2"
 start_server "$WORK/pxecast.conf"
 check "wire scenario 'trickle' (ACK every 0.2s, limit 2s)" \
-	wire 30 trickle --name f1m --delay 0.2 --limit 2 --seconds 10
+	wire 30 trickle --name f1m --delay 0.2 --limit 2 --seconds 6
 check "sessions_active back to 0" wait_metric sessions_active -eq 0 10
 check "log says result=time-limit" wait_log 'event=tftp.done .*result=time-limit' 1 5
 finish
