@@ -84,17 +84,17 @@ static int lookup_component(struct iso *iso, struct lookup *lk, const char *name
 	return ISO_OK;
 }
 
-/* Replace the consumed path with target + "/" + the rest. */
+/* Replace the consumed path with target + the rest, which is empty or
+ * starts with the '/' after the link's name. */
 static int lookup_splice(struct lookup *lk, const struct iso_entry *link)
 {
 	size_t rest = lk->len - lk->pos;
 
-	if (link->target_len + 1 + rest > sizeof(lk->spare) - 1)
+	if (link->target_len + rest > sizeof(lk->spare))
 		return ISO_ERR_NAME_TOO_LONG;
 	memcpy(lk->spare, link->target, link->target_len);
-	lk->spare[link->target_len] = '/';
-	memcpy(lk->spare + link->target_len + 1, lk->path + lk->pos, rest);
-	lk->len = link->target_len + 1 + rest;
+	memcpy(lk->spare + link->target_len, lk->path + lk->pos, rest);
+	lk->len = link->target_len + rest;
 	memcpy(lk->path, lk->spare, lk->len);
 	lk->pos = 0;
 	if (link->target[0] == '/')
@@ -111,7 +111,7 @@ static int lookup_run(struct iso *iso, struct lookup *lk, unsigned flags,
 	for (;;) {
 		const char *name;
 		size_t nlen;
-		bool last;
+		bool last, slash;
 
 		while (lk->pos < lk->len && lk->path[lk->pos] == '/')
 			lk->pos++;
@@ -135,11 +135,14 @@ static int lookup_run(struct iso *iso, struct lookup *lk, unsigned flags,
 		rc = lookup_component(iso, lk, name, nlen, out);
 		if (rc != ISO_OK)
 			return rc;
+		/* "name/" asks for a directory: follow a link, refuse a file. */
+		slash = lk->pos < lk->len;
 		last = true;
 		for (size_t i = lk->pos; i < lk->len; i++)
 			if (lk->path[i] != '/')
 				last = false;
-		if (out->type == ISO_TYPE_SYMLINK && (!last || !(flags & ISO_NOFOLLOW))) {
+		if (out->type == ISO_TYPE_SYMLINK &&
+		    (!last || slash || !(flags & ISO_NOFOLLOW))) {
 			if (++links > ISO_SYMLINKS_MAX)
 				return ISO_ERR_SYMLINK_LOOP;
 			rc = lookup_splice(lk, out);
@@ -147,10 +150,10 @@ static int lookup_run(struct iso *iso, struct lookup *lk, unsigned flags,
 				return rc;
 			continue;
 		}
+		if (out->type != ISO_TYPE_DIR && (!last || slash))
+			return ISO_ERR_NOT_DIR;
 		if (last)
 			return ISO_OK;
-		if (out->type != ISO_TYPE_DIR)
-			return ISO_ERR_NOT_DIR;
 		if (lk->depth == ISO_DEPTH_MAX)
 			return ISO_ERR_TOO_DEEP;
 		lk->depth++;

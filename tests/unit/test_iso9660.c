@@ -201,6 +201,11 @@ static void check_lookups(struct iso *iso)
 	assert_int_equal(iso_lookup(iso, "loop1", 5, ISO_NOFOLLOW, e), ISO_OK);
 	assert_int_equal(iso_lookup(iso, "dangling", 8, 0, e), ISO_ERR_NOT_FOUND);
 	assert_int_equal(iso_lookup(iso, "one/x", 5, 0, e), ISO_ERR_NOT_DIR);
+	assert_int_equal(iso_lookup(iso, "one/", 4, 0, e), ISO_ERR_NOT_DIR);
+	assert_int_equal(iso_lookup(iso, "grub-abs/", 9, ISO_NOFOLLOW, e), ISO_OK);
+	assert_int_equal(e->type, ISO_TYPE_DIR);
+	assert_int_equal(iso_lookup(iso, "deep//a///b/", 12, 0, e), ISO_OK);
+	assert_string_equal(e->name, "b");
 	assert_int_equal(iso_lookup(iso, "../../one", 9, 0, e), ISO_OK);
 	assert_int_equal(iso_lookup(iso, "", 0, 0, e), ISO_OK);
 	assert_int_equal(e->type, ISO_TYPE_DIR);
