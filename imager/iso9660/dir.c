@@ -248,7 +248,8 @@ static int entry_child_link(struct iso *iso, struct iso_entry *out, uint64_t off
 		return rc;
 	if (dot[REC_LEN] < REC_MIN || !(dot[REC_FLAGS] & FLAG_DIR) ||
 	    dot[REC_NAME_LEN] != 1 || dot[REC_NAME] != 0 ||
-	    (uint64_t)iso_le32(dot + REC_EXTENT) * ISO_SECTOR != off)
+	    (uint64_t)iso_le32(dot + REC_EXTENT) * ISO_SECTOR != off ||
+	    iso_le32(dot + REC_SIZE) == 0)
 		return ISO_ERR_BAD_RECORD;
 	out->n_extents = 0;
 	out->size = 0;
