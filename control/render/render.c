@@ -303,3 +303,29 @@ enum render_error render_string(const char *tpl, size_t len, enum render_mode mo
 	render_template_free(t);
 	return err;
 }
+
+static bool render_kv_lookup(void *user, const void *map, const char *name, size_t len,
+			     struct render_value *out)
+{
+	const struct render_kv_map *m = map;
+
+	(void)user;
+	for (size_t i = 0; m != NULL && i < m->n; i++) {
+		const char *k = m->kv[i].key;
+
+		if (k != NULL && strlen(k) == len && memcmp(k, name, len) == 0) {
+			const char *v = m->kv[i].value ? m->kv[i].value : "";
+
+			*out = (struct render_value){ RENDER_STRING, v, strlen(v), NULL };
+			return true;
+		}
+	}
+	return false;
+}
+
+const struct render_context render_kv_context = { render_kv_lookup, NULL, NULL };
+
+struct render_value render_kv_root(const struct render_kv_map *map)
+{
+	return (struct render_value){ RENDER_MAP, NULL, 0, map };
+}

@@ -41,7 +41,7 @@ enum render_error {
 	RENDER_E_MISMATCHED_CLOSE, /* {{/b}} while {{#a}} is open */
 	RENDER_E_UNOPENED_CLOSE,   /* {{/a}} with no section open */
 	RENDER_E_BAD_NAME,         /* empty, has whitespace, or empty dotted part */
-	RENDER_E_BAD_DELIMITERS,   /* {{=..=}} not two words, or too long */
+	RENDER_E_BAD_DELIMITERS,   /* {{=..=}} not two words, too long, or has = */
 	RENDER_E_UNSUPPORTED,      /* partial {{>x}} */
 	RENDER_E_DEPTH,            /* sections nested over RENDER_MAX_DEPTH */
 	RENDER_E_TEMPLATE_TOO_LARGE,
@@ -90,6 +90,20 @@ struct render_context {
 		     struct render_value *out);
 	void *user;
 };
+
+/* A ready-made context for the common case, a flat list of string pairs
+ * (a host's key = value lines): render_kv_root() gives the root value,
+ * render_kv_context looks names up in it (first match wins). */
+struct render_kv {
+	const char *key;
+	const char *value;
+};
+struct render_kv_map {
+	const struct render_kv *kv;
+	size_t n;
+};
+extern const struct render_context render_kv_context;
+struct render_value render_kv_root(const struct render_kv_map *map);
 
 /* Output: grown with realloc up to max bytes (a NUL is kept after the
  * data, not counted). Start zeroed via render_buf_init. */

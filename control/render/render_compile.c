@@ -68,7 +68,8 @@ static void render_trim(const char *s, size_t *off, size_t *len)
 		(*len)--;
 }
 
-/* "." or dot-separated non-empty parts, no whitespace. */
+/* "." or dot-separated non-empty parts, no whitespace or control bytes
+ * (a NUL in a name would cut it short in a C-string lookup). */
 static enum render_error render_check_name(const char *n, size_t len)
 {
 	if (len == 0)
@@ -78,7 +79,7 @@ static enum render_error render_check_name(const char *n, size_t len)
 	if (n[0] == '.' || n[len - 1] == '.')
 		return RENDER_E_BAD_NAME;
 	for (size_t i = 0; i < len; i++) {
-		if (render_is_space(n[i]))
+		if ((unsigned char)n[i] <= ' ' || n[i] == 0x7f)
 			return RENDER_E_BAD_NAME;
 		if (n[i] == '.' && n[i + 1] == '.')
 			return RENDER_E_BAD_NAME;

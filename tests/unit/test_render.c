@@ -135,6 +135,18 @@ static void test_parse_errors(void **state)
 	expect_err("{{.a}}", "{}", RENDER_MODE_TEXT, RENDER_E_BAD_NAME, 1);
 	expect_err("{{a.}}", "{}", RENDER_MODE_TEXT, RENDER_E_BAD_NAME, 1);
 	expect_err("{{..}}", "{}", RENDER_MODE_TEXT, RENDER_E_BAD_NAME, 1);
+	expect_err("{{a\x01b}}", "{}", RENDER_MODE_TEXT, RENDER_E_BAD_NAME, 1);
+	{
+		static const char nul[] = "{{a\0b}}";
+		struct render_buf b;
+		unsigned line;
+
+		render_buf_init(&b, 64);
+		assert_int_equal(render_string(nul, sizeof(nul) - 1, RENDER_MODE_TEXT, NULL,
+					       (struct render_value){ RENDER_NULL, NULL, 0, NULL },
+					       &b, &line), RENDER_E_BAD_NAME);
+		render_buf_free(&b);
+	}
 	expect_err("{{=<% %>}}", "{}", RENDER_MODE_TEXT, RENDER_E_BAD_DELIMITERS, 1);
 	expect_err("{{=<%=}}", "{}", RENDER_MODE_TEXT, RENDER_E_BAD_DELIMITERS, 1);
 	expect_err("{{==}}", "{}", RENDER_MODE_TEXT, RENDER_E_BAD_DELIMITERS, 1);
@@ -350,6 +362,26 @@ static void test_large(void **state)
 	free(tpl);
 }
 
+static void test_kv(void **state)
+{
+	static const struct render_kv kv[] = {
+		{ "hostname", "node7" }, { "mac", "aa:bb:cc:dd:ee:ff" }, { "serial", NULL },
+		{ "console", "0" }, { "hostname", "shadowed" },
+	};
+	const struct render_kv_map map = { kv, sizeof(kv) / sizeof(kv[0]) };
+	static const char tpl[] = "{{hostname}} {{mac}} [{{serial}}]{{#console}} c{{/console}}"
+				  "{{^console}} noc{{/console}} [{{host}}][{{hostnamex}}]";
+	struct render_buf b;
+	unsigned line;
+
+	(void)state;
+	render_buf_init(&b, 256);
+	assert_int_equal(render_string(tpl, sizeof(tpl) - 1, RENDER_MODE_SCRIPT, &render_kv_context,
+				       render_kv_root(&map), &b, &line), RENDER_OK);
+	assert_string_equal(b.data, "node7 aa:bb:cc:dd:ee:ff [] noc [][]");
+	render_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +394,7 @@ int main(void)
 		cmocka_unit_test(test_no_context),
 		cmocka_unit_test(test_reuse),
 		cmocka_unit_test(test_large),
+		cmocka_unit_test(test_kv),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
