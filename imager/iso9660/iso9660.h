@@ -127,9 +127,10 @@ struct iso_boot_entry {
 	uint16_t load_segment;         /* 0 means the BIOS default 0x7c0 */
 	uint16_t sector_count;         /* 512-byte sectors loaded by the BIOS */
 	uint64_t offset;               /* image offset of the boot image */
-	/* Bytes of the boot image: the floppy size, or sector_count * 512
-	 * extended to the file at that offset when the tree has one (EFI
-	 * images are often larger than a 16-bit count can say). */
+	/* Bytes of the boot image: the floppy size; else the size of the file
+	 * the tree has at that offset (a 16-bit count of sectors cannot say
+	 * how long an EFI image is, and BIOS entries load only the first
+	 * sectors); else sector_count * 512 (an appended partition). */
 	uint64_t length;
 };
 
@@ -238,8 +239,9 @@ int64_t iso_read_file(struct iso *iso, const struct iso_entry *entry,
 /**
  * List the El Torito boot images: the default entry, then each section's.
  * At most max are stored; *count receives the number found (<= ISO_BOOT_MAX).
- * @return ISO_OK, ISO_ERR_NO_BOOT, ISO_ERR_BAD_BOOT, ISO_ERR_EXTENT_RANGE,
- *   ISO_ERR_IO
+ * Walks the tree once to find the files at the images' offsets.
+ * @return ISO_OK, ISO_ERR_INVALID, ISO_ERR_NO_BOOT, ISO_ERR_BAD_BOOT,
+ *   ISO_ERR_EXTENT_RANGE, ISO_ERR_IO
  */
 int iso_boot_entries(struct iso *iso, struct iso_boot_entry *out, size_t max,
 		     size_t *count);
