@@ -82,6 +82,10 @@ static char *make_tree(const char *name, unsigned flags)
 	put(root, "sizes/s1m", (1 << 20) + 3, seed++);
 	put(root, "Mixed/ReadMe.TXT", 100, seed++);
 	put(root, "Mixed/caf\xc3\xa9 menu.txt", 55, seed++);
+	put(root, "Mixed/\xe6\x97\xa5\xe6\x9c\xac.txt", 56, seed++);
+	/* Joliet is UCS-2: xorriso writes "_" for what is beyond. */
+	if (flags & TREE_LONG)
+		put(root, "Mixed/smile-\xf0\x9f\x98\x80", 57, seed++);
 	strcpy(rel, "deep");
 	for (char c = 'a'; c <= 'j'; c++) {
 		size_t n = strlen(rel);
@@ -90,6 +94,11 @@ static char *make_tree(const char *name, unsigned flags)
 		snprintf(rel + n + 2, sizeof(rel) - n - 2, "/f%c", c);
 		put(root, rel, 10 + (size_t)(c - 'a'), seed++);
 		rel[n + 2] = '\0';
+	}
+	/* More directories than the walk's first visited-set table. */
+	for (int i = 0; i < 70; i++) {
+		snprintf(rel, sizeof(rel), "dirs/d%02d/f", i);
+		put(root, rel, (size_t)i, seed++);
 	}
 	for (int i = 0; i < BIG_DIR_FILES; i++) {
 		snprintf(rel, sizeof(rel), "many/file-%04d.dat", i);
@@ -109,6 +118,13 @@ static char *make_tree(const char *name, unsigned flags)
 		link_to(root, "loop1", "loop2");
 		link_to(root, "loop2", "loop1");
 		link_to(root, "dangling", "nowhere/at/all");
+		link_to(root, "dot-link", "./one");
+		/* A target longer than one SL entry holds. */
+		strcpy(rel, "deep");
+		for (int i = 0; i < 60; i++)
+			strcat(rel, "/a/..");
+		strcat(rel, "/a/b/fb");
+		link_to(root, "long-link", rel);
 	}
 	return root;
 }
@@ -197,6 +213,10 @@ static void check_lookups(struct iso *iso)
 	assert_int_equal(e->size, 321);
 	assert_int_equal(iso_lookup(iso, "/deep-link/d/e/../e/./f/ff", 26, 0, e), ISO_OK);
 	assert_int_equal(e->size, 15);
+	assert_int_equal(iso_lookup(iso, "long-link", 9, 0, e), ISO_OK);
+	assert_int_equal(e->size, 11);
+	assert_int_equal(iso_lookup(iso, "dot-link", 8, 0, e), ISO_OK);
+	assert_int_equal(e->size, 1);
 	assert_int_equal(iso_lookup(iso, "loop1", 5, 0, e), ISO_ERR_SYMLINK_LOOP);
 	assert_int_equal(iso_lookup(iso, "loop1", 5, ISO_NOFOLLOW, e), ISO_OK);
 	assert_int_equal(iso_lookup(iso, "dangling", 8, 0, e), ISO_ERR_NOT_FOUND);
