@@ -338,6 +338,24 @@ static void test_bad_names(void **state)
 	free(m.buf);
 }
 
+/* Joliet names from writers that use UTF-16: a surrogate pair is one
+ * character, a lone surrogate reads as U+FFFD. */
+static void test_joliet_utf16(void **state)
+{
+	static const uint8_t joliet_hello[] = { 0, 'h', 0, 'e' };
+	static const char smile[] = "\xf0\x9f\x98\x80llo.txt";
+	static const char lone[] = "\xef\xbf\xbd" "ello.txt";
+	struct isotest_mem m = copy(&joliet_img);
+	uint8_t *r = find_record(&m, 17, joliet_hello, sizeof(joliet_hello));
+
+	(void)state;
+	memcpy(r + 33, "\xd8\x3d\xde\x00", 4);
+	assert_int_equal(read_path(&m, smile), ISO_OK);
+	memcpy(r + 33, "\xdc\x00\x00\x65", 4);
+	assert_int_equal(read_path(&m, lone), ISO_OK);
+	free(m.buf);
+}
+
 static void test_bad_records(void **state)
 {
 	struct isotest_mem m = copy(&rr_img);
@@ -494,6 +512,62 @@ static void test_relocated_dir_loop(void **state)
 	assert_int_equal(walk_mem(&m), ISO_ERR_EXTENT_RANGE);
 	put733(cl + 4, 0); /* the system area: no "." record there */
 	assert_int_equal(walk_mem(&m), ISO_ERR_BAD_RECORD);
+	free(m.buf);
+}
+
+/* zisofs content (Rock Ridge ZF) is compressed: it is flagged and not
+ * handed out as if it were the file. */
+static void test_zisofs_refused(void **state)
+{
+	struct isotest_mem m = copy(&rr_img);
+	uint8_t *tf = find_susp(find_record(&m, 16, "HELLO.TXT", 9), "TF");
+
+	(void)state;
+	tf[0] = 'Z';
+	assert_int_equal(read_path(&m, "hello.txt"), ISO_ERR_UNSUPPORTED);
+	free(m.buf);
+}
+
+/* The read callback failing on one sector (or all, with sector < 0). */
+struct failing {
+	struct isotest_mem *m;
+	int64_t sector;
+};
+
+static int failing_read(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	const struct failing *f = ctx;
+	uint64_t bad = (uint64_t)f->sector * SECTOR;
+
+	if (f->sector < 0 || (off < bad + SECTOR && off + len > bad))
+		return -1;
+	return isotest_mem_read(f->m, buf, len, off);
+}
+
+static void test_read_errors(void **state)
+{
+	struct isotest_mem m = copy(&rr_img);
+	struct failing f = { &m, -1 };
+	struct iso_entry *e = malloc(sizeof(*e));
+	uint8_t buf[16];
+	struct iso *iso;
+
+	(void)state;
+	assert_non_null(e);
+	assert_int_equal(iso_open(failing_read, &f, m.len, &iso), ISO_ERR_IO);
+	/* Metadata readable, file data not. */
+	f.sector = le32(find_record(&m, 16, "HELLO.TXT", 9) + 2);
+	assert_int_equal(iso_open(failing_read, &f, m.len, &iso), ISO_OK);
+	assert_int_equal(iso_lookup(iso, "hello.txt", 9, 0, e), ISO_OK);
+	assert_int_equal(iso_read_file(iso, e, 0, buf, sizeof(buf)), ISO_ERR_IO);
+	iso_close(iso);
+	/* A subdirectory unreadable. */
+	f.sector = le32(find_record(&m, 16, "SUB", 3) + 2);
+	assert_int_equal(iso_open(failing_read, &f, m.len, &iso), ISO_OK);
+	assert_int_equal(iso_lookup(iso, "sub/inner.txt", 13, 0, e), ISO_ERR_IO);
+	iso_close(iso);
+	assert_int_equal(iso_open(NULL, &f, m.len, &iso), ISO_ERR_INVALID);
+	free(e);
 	free(m.buf);
 }
 
@@ -679,9 +753,12 @@ int main(void)
 		cmocka_unit_test(test_directory_loop),
 		cmocka_unit_test(test_rr_continuation_loop),
 		cmocka_unit_test(test_bad_names),
+		cmocka_unit_test(test_joliet_utf16),
 		cmocka_unit_test(test_bad_records),
 		cmocka_unit_test(test_crafted_multi_extent),
 		cmocka_unit_test(test_relocated_dir_loop),
+		cmocka_unit_test(test_zisofs_refused),
+		cmocka_unit_test(test_read_errors),
 		cmocka_unit_test(test_bad_boot_catalog),
 		cmocka_unit_test(test_error_messages),
 		cmocka_unit_test(test_random_mutations),
