@@ -131,9 +131,9 @@ class Peer:
     def send(self, pkt, to=None):
         self.s.sendto(pkt, to or self.server)
 
-    def recv(self, timeout=2.0):
+    def recv(self, timeout=2.0, scale=True):
         """(parsed packet, source address) or (None, None) on timeout."""
-        self.s.settimeout(timeout * SLOW)
+        self.s.settimeout(timeout * SLOW if scale else timeout)
         try:
             raw, addr = self.s.recvfrom(70000)
         except socket.timeout:
@@ -708,6 +708,56 @@ def scenario_sessions(a):
     m.expect("duplicate_requests", 2)
     m.expect("requests", 1)
     m.expect("transfers_ok", 1)
+
+    # a duplicated ACK never makes the server send a block twice (Sorcerer's
+    # Apprentice, RFC 1123); an unacknowledged OACK is sent again
+    d = Download(srv, a.big, [("tsize", "0")])
+    d.start(ack_oack=False)
+    r, addr = d.peer.recv(3.0)
+    check(r is not None and r["op"] == OACK, "an unacknowledged OACK is sent again", describe(r))
+    d.peer.send(ack(0), d.tid)
+    r, addr = d.peer.recv(2.0)
+    d.peer.send(ack(1), d.tid)
+    d.peer.send(ack(1), d.tid)
+    d.peer.send(ack(1), d.tid)
+    seen = []
+    while True:
+        r, addr = d.peer.recv(0.4, scale=False)  # well before the 1 s retransmission
+        if r is None:
+            break
+        seen.append(r.get("block"))
+    check(seen == [2], "ACK 1 sent three times -> DATA 2 exactly once (no Sorcerer's Apprentice)",
+          "got blocks %s" % seen)
+    d.peer.send(error(0, "enough"), d.tid)
+    d.close()
+    m.expect("requests", 1)
+    m.expect("transfers_failed", 1)
+
+    # windowed: an ACK in the middle of the window (a lost block) restarts there
+    d = Download(srv, a.big, [("windowsize", "8")])
+    d.start()
+    first = []
+    while len(first) < 8:
+        r, addr = d.peer.recv(2.0)
+        if r is None:
+            break
+        if r["op"] == DATA:
+            first.append(r["block"])
+    d.peer.send(ack(4), d.tid)
+    again = []
+    while len(again) < 8:
+        r, addr = d.peer.recv(2.0)
+        if r is None:
+            break
+        if r["op"] == DATA:
+            again.append(r["block"])
+    check(first == list(range(1, 9)) and again == list(range(5, 13)),
+          "windowsize 8: ACK 4 after blocks 1..8 -> the server goes on with 5..12",
+          "first %s, then %s" % (first, again))
+    d.peer.send(error(0, "enough"), d.tid)
+    d.close()
+    m.expect("requests", 1)
+    m.expect("transfers_failed", 1)
 
     # a client ERROR mid-transfer ends the session
     d = Download(srv, a.big)
