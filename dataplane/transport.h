@@ -10,7 +10,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
+
+struct sockaddr_in;
 
 /* An IPv4 endpoint, both fields in network byte order. */
 struct net_addr {
@@ -47,6 +50,36 @@ struct transport_udp_opts {
 	void *ctx;
 };
 
+/* Stream I/O (TCP for HTTP), io_uring only: one caller-owned operation,
+ * one submission, one completion. The caller keeps *io (and its buffers)
+ * alive until io->done(io->arg, result) runs; result is what the syscall
+ * would return (bytes, a new fd for ACCEPT, or -errno). Backends without
+ * kernel sockets leave io_submit NULL. */
+enum transport_io_kind {
+	TRANSPORT_IO_ACCEPT,  /* fd: listening socket; peer into addr */
+	TRANSPORT_IO_RECV,    /* fd, buf, len */
+	TRANSPORT_IO_SEND,    /* fd, buf, len, msg_flags (MSG_MORE...) */
+	TRANSPORT_IO_SPLICE,  /* fd -> fd_out, off_in (-1: none), len */
+	TRANSPORT_IO_READ,    /* fd at off_in into buf, len */
+};
+
+struct transport_io {
+	enum transport_io_kind kind;
+	int fd;
+	int fd_out;
+	int64_t off_in;
+	void *buf;
+	uint32_t len;
+	int msg_flags;
+	/* Run only after the previous op submitted with link set succeeded
+	 * in full (IOSQE_IO_LINK); else it completes with -ECANCELED. */
+	int link;
+	struct sockaddr_in *addr;  /* ACCEPT: peer, with addrlen */
+	socklen_t *addrlen;
+	transport_done_fn done;
+	void *arg;
+};
+
 struct transport_ops {
 	const char *name;
 	/* Open a UDP socket; returns a socket id >= 0 or -errno. The bound
@@ -66,6 +99,9 @@ struct transport_ops {
 	/* Push queued sends, wait for events until deadline_us (monotonic;
 	 * 0 = do not wait), dispatch them. Returns events handled or -errno. */
 	int (*run_once)(struct transport *t, uint64_t deadline_us);
+	/* Queue one stream operation (see struct transport_io). Returns 0
+	 * once queued, -errno when not (done is then not called). */
+	int (*io_submit)(struct transport *t, struct transport_io *io);
 	void (*destroy)(struct transport *t);
 };
 

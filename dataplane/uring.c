@@ -8,6 +8,7 @@
 #include "dataplane/transport.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <liburing.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -28,6 +29,7 @@
 #define RECV_PAYLOAD 9216          /* jumbo frames; larger is truncated */
 #define RECV_BUF_SIZE (RECV_PAYLOAD + 256)
 #define UD_CANCEL 2ull             /* user_data of cancel SQEs */
+#define UD_IO 4ull                 /* tag on a struct transport_io pointer */
 
 struct uring_sock {
 	int fd;
@@ -256,6 +258,45 @@ static int uring_udp_send(struct transport *t, int sock, const struct net_addr *
 	return 0;
 }
 
+static int uring_io_submit(struct transport *t, struct transport_io *io)
+{
+	struct uring_transport *u = (struct uring_transport *)t;
+	struct io_uring_sqe *sqe;
+
+	if ((uintptr_t)io & 7u)
+		return -EINVAL;
+	sqe = get_sqe(u);
+	if (!sqe)
+		return -EBUSY;
+	switch (io->kind) {
+	case TRANSPORT_IO_ACCEPT:
+		io_uring_prep_accept(sqe, io->fd, (struct sockaddr *)io->addr, io->addrlen,
+				     SOCK_CLOEXEC | SOCK_NONBLOCK);
+		break;
+	case TRANSPORT_IO_RECV:
+		io_uring_prep_recv(sqe, io->fd, io->buf, io->len, 0);
+		break;
+	case TRANSPORT_IO_SEND:
+		io_uring_prep_send(sqe, io->fd, io->buf, io->len, io->msg_flags | MSG_NOSIGNAL);
+		break;
+	case TRANSPORT_IO_SPLICE:
+		io_uring_prep_splice(sqe, io->fd, io->off_in, io->fd_out, -1, io->len, SPLICE_F_MOVE);
+		break;
+	case TRANSPORT_IO_READ:
+		io_uring_prep_read(sqe, io->fd, io->buf, io->len, (uint64_t)io->off_in);
+		break;
+	default:
+		/* An unused SQE must still be valid: make it a no-op. */
+		io_uring_prep_nop(sqe);
+		io_uring_sqe_set_data64(sqe, UD_CANCEL);
+		return -EINVAL;
+	}
+	if (io->link)
+		sqe->flags |= IOSQE_IO_LINK;
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)io | UD_IO);
+	return 0;
+}
+
 static void recycle(struct uring_transport *u, unsigned bid)
 {
 	io_uring_buf_ring_add(u->br, u->bufs + (size_t)bid * RECV_BUF_SIZE, RECV_BUF_SIZE,
@@ -338,6 +379,10 @@ static int uring_run_once(struct transport *t, uint64_t deadline_us)
 			continue;
 		if (ud & 1) {
 			handle_recv(u, cqe);
+		} else if (ud & UD_IO) {
+			struct transport_io *io = (struct transport_io *)(uintptr_t)(ud & ~7ull);
+
+			io->done(io->arg, cqe->res);
 		} else {
 			struct send_op *op = (struct send_op *)(uintptr_t)ud;
 
@@ -377,6 +422,7 @@ static const struct transport_ops uring_ops = {
 	.udp_close = uring_udp_close,
 	.udp_send = uring_udp_send,
 	.run_once = uring_run_once,
+	.io_submit = uring_io_submit,
 	.destroy = uring_destroy,
 };
 
