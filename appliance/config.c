@@ -1,4 +1,5 @@
 #include "appliance/config.h"
+#include "appliance/config_private.h"
 
 #include "appliance/log.h"
 
@@ -33,6 +34,12 @@ void config_defaults(struct config *c)
 	c->tftp.timing.max_transfer_us = 600ull * 1000000u;
 }
 
+void config_free(struct config *c)
+{
+	config_dhcp_free(c->dhcp);
+	c->dhcp = NULL;
+}
+
 int config_parse_endpoint(const char *s, uint32_t *ip, uint16_t *port)
 {
 	char host[64];
@@ -60,7 +67,7 @@ int config_parse_endpoint(const char *s, uint32_t *ip, uint16_t *port)
 
 /* ---- value parsers: each returns NULL or why the value is wrong ---- */
 
-static const char *parse_uint(const char *v, uint64_t min, uint64_t max, uint64_t *out)
+const char *config_value_uint(const char *v, uint64_t min, uint64_t max, uint64_t *out)
 {
 	char *end;
 	unsigned long long n;
@@ -105,7 +112,7 @@ static const char *parse_size(const char *v, uint64_t *out)
 	return NULL;
 }
 
-static const char *parse_path(const char *v, char *out)
+const char *config_value_path(const char *v, char *out)
 {
 	size_t n = strlen(v);
 
@@ -117,7 +124,7 @@ static const char *parse_path(const char *v, char *out)
 	return NULL;
 }
 
-static const char *parse_bool(const char *v, bool *out)
+const char *config_value_bool(const char *v, bool *out)
 {
 	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
 		*out = true;
@@ -143,7 +150,7 @@ static const char *set_daemon(struct config *c, const char *key, const char *v)
 		return "expected err, warn, info or debug";
 	}
 	if (!strcmp(key, "metrics-file"))
-		return parse_path(v, c->metrics_file);
+		return config_value_path(v, c->metrics_file);
 	return "unknown key";
 }
 
@@ -170,7 +177,7 @@ static const struct number_key tftp_numbers[] = {
 static const char *set_number(struct config *c, const struct number_key *k, const char *v)
 {
 	uint64_t n;
-	const char *why = parse_uint(v, k->min, k->max, &n);
+	const char *why = config_value_uint(v, k->min, k->max, &n);
 	char *field = (char *)c + k->offset;
 
 	if (why)
@@ -192,11 +199,11 @@ static const char *set_tftp(struct config *c, const char *key, const char *v)
 
 	c->tftp_enabled = true;
 	if (!strcmp(key, "enable"))
-		return parse_bool(v, &c->tftp_enabled);
+		return config_value_bool(v, &c->tftp_enabled);
 	if (!strcmp(key, "root"))
-		return parse_path(v, c->tftp_root);
+		return config_value_path(v, c->tftp_root);
 	if (!strcmp(key, "upload-dir"))
-		return parse_path(v, c->tftp_upload_dir);
+		return config_value_path(v, c->tftp_upload_dir);
 	if (!strcmp(key, "listen"))
 		return config_parse_endpoint(v, &t->listen_ip, &t->listen_port)
 			       ? "expected ADDR or ADDR:PORT" : NULL;
@@ -216,13 +223,29 @@ static const char *set_tftp(struct config *c, const char *key, const char *v)
 	return "unknown key";
 }
 
-static const struct {
-	const char *name;
-	const char *(*set)(struct config *c, const char *key, const char *value);
-} sections[] = {
-	{ "daemon", set_daemon },
-	{ "tftp", set_tftp },
+static const char *open_plain(struct config *c, const char *arg)
+{
+	(void)c;
+	return *arg ? "this section takes no name" : NULL;
+}
+
+static const struct config_section base_sections[] = {
+	{ "daemon", open_plain, set_daemon },
+	{ "tftp", open_plain, set_tftp },
 };
+
+#define NBASE (sizeof(base_sections) / sizeof(base_sections[0]))
+
+static const struct config_section *section_find(const char *name)
+{
+	for (size_t i = 0; i < NBASE; i++)
+		if (!strcmp(name, base_sections[i].name))
+			return &base_sections[i];
+	for (size_t i = 0; i < config_dhcp_nsections; i++)
+		if (!strcmp(name, config_dhcp_sections[i].name))
+			return &config_dhcp_sections[i];
+	return NULL;
+}
 
 static char *trim(char *s)
 {
@@ -240,7 +263,7 @@ int config_parse(const char *buf, size_t len, const char *name, struct config *c
 		 size_t errlen)
 {
 	char line[LINE_MAX_LEN];
-	int section = -1;
+	const struct config_section *section = NULL;
 	unsigned lineno = 0;
 	size_t pos = 0;
 
@@ -274,14 +297,23 @@ int config_parse(const char *buf, size_t len, const char *name, struct config *c
 			}
 			*end = '\0';
 			s = trim(s + 1);
-			for (section = 0; section < (int)(sizeof(sections) / sizeof(sections[0])); section++)
-				if (!strcmp(s, sections[section].name))
-					break;
-			if (section == (int)(sizeof(sections) / sizeof(sections[0]))) {
-				char safe[64];
+			/* "[subnet lab]": a section name, then its item's name. */
+			char *arg = s + strcspn(s, " \t");
+			char safe[64];
 
+			if (*arg)
+				*arg++ = '\0';
+			arg = trim(arg);
+			section = section_find(s);
+			if (!section) {
 				snprintf(err, errlen, "%s:%u: unknown section [%s]", name, lineno,
 					 log_sanitize(safe, sizeof(safe), s, strlen(s)));
+				return -1;
+			}
+			why = section->open(c, arg);
+			if (why) {
+				snprintf(err, errlen, "%s:%u: [%s%s%s]: %s", name, lineno, s, *arg ? " " : "",
+					 log_sanitize(safe, sizeof(safe), arg, strlen(arg)), why);
 				return -1;
 			}
 			continue;
@@ -294,11 +326,11 @@ int config_parse(const char *buf, size_t len, const char *name, struct config *c
 		*eq = '\0';
 		key = trim(s);
 		value = trim(eq + 1);
-		if (section < 0) {
+		if (!section) {
 			snprintf(err, errlen, "%s:%u: %s: key outside any section", name, lineno, key);
 			return -1;
 		}
-		why = sections[section].set(c, key, value);
+		why = section->set(c, key, value);
 		if (why) {
 			char safe[64];
 
@@ -349,5 +381,5 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "[tftp] retransmit-max-ms: smaller than retransmit-ms");
 		return -1;
 	}
-	return 0;
+	return config_dhcp_validate(c->dhcp, err, errlen);
 }

@@ -16,9 +16,39 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "control/dhcp/dhcp.h"
 #include "dataplane/tftp/tftp.h"
 
+#include <net/if.h>
+
 #define CONFIG_ERR_MAX 512
+#define CONFIG_DHCP_MAX_IFACES 16
+
+/* Names the engine structs have no room for, one per [subnet NAME]. */
+struct config_dhcp_subnet {
+	char name[64];
+	char ifname[IFNAMSIZ]; /* "" = match by address */
+};
+
+/* [dhcp], [subnet NAME], [host MAC], [profile NAME], [boot]. Heap data:
+ * the engine borrows these arrays and strings for the life of the daemon,
+ * so a config holding them is freed with config_free() only. */
+struct config_dhcp {
+	bool enabled;
+	struct dhcp_config engine;      /* points into the arrays below */
+	char lease_file[PATH_MAX];
+	char ifnames[CONFIG_DHCP_MAX_IFACES][IFNAMSIZ]; /* none = every interface */
+	unsigned nifnames;
+	uint32_t max_leases;
+	uint32_t compact_seconds;       /* journal rewrite period */
+	struct dhcp_subnet *subnets;
+	struct config_dhcp_subnet *subnet_info;
+	struct dhcp_host *hosts;
+	struct dhcp_profile *profiles;
+	size_t nsubnets, nhosts, nprofiles;
+	char **strs;                    /* every string the engine borrows */
+	size_t nstrs;
+};
 
 struct config {
 	/* [daemon] */
@@ -30,9 +60,13 @@ struct config {
 	char tftp_upload_dir[PATH_MAX]; /* "" = uploads refused */
 	uint64_t tftp_cache_bytes;
 	struct tftp_server_config tftp; /* listen, caps, timing */
+	/* [dhcp] and friends; NULL until one of those sections appears */
+	struct config_dhcp *dhcp;
 };
 
 void config_defaults(struct config *c);
+/* Free what parsing allocated (the DHCP tables); c is then defaults-ready. */
+void config_free(struct config *c);
 /* Parse buf into c (which holds defaults or an earlier file). name is used
  * in messages. Returns 0, or -1 with "name:line: key: why" in err. */
 int config_parse(const char *buf, size_t len, const char *name, struct config *c, char *err,

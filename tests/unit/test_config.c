@@ -123,6 +123,173 @@ static void test_validate(void **state)
 	assert_int_equal(config_validate(&c, err, sizeof(err)), -1);
 }
 
+static const char dhcp_full[] =
+	"[dhcp]\nmode = server\ninterfaces = eth0, eth1\nlease-file = /var/lib/pxecast/leases\n"
+	"unknown-hosts = ignore\noffer-hold = 30\nmax-pending = 512\ncompact-interval = 600\n"
+	"[subnet lab]\nnetwork = 10.1.0.0/24\npool = 10.1.0.100 - 10.1.0.200\n"
+	"router = 10.1.0.1\ndns = 10.1.0.1,10.1.0.2\ndomain = lab.example\nlease-time = 7200\n"
+	"interface = eth0\n"
+	"[subnet far]\nnetwork = 10.2.0.0/16\npool=10.2.1.1-10.2.1.9\n"
+	"[boot]\nbios = undionly.kpxe\nefi64 = ipxe.efi\narm64 = ipxe-arm64.efi\n"
+	"ipxe = http://${server}/boot.ipxe\nhttpboot = http://${server}/ipxe.efi\n"
+	"[profile rescue]\nipxe = http://${server}/rescue.ipxe\n"
+	"[host AA:bb:cc:dd:ee:01]\nip = 10.1.0.5\nhostname = node1\nprofile = rescue\n"
+	"[host aa-bb-cc-dd-ee-02]\nefi64 = special.efi\n";
+
+static void test_dhcp_sections(void **state)
+{
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+	const struct config_dhcp *d;
+	const struct dhcp_config *e;
+
+	(void)state;
+	assert_int_equal(parse(dhcp_full, &c, err), 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+	d = c.dhcp;
+	e = &d->engine;
+	assert_true(d->enabled);
+	assert_int_equal(e->mode, DHCP_MODE_SERVER);
+	assert_int_equal(e->unknown, DHCP_UNKNOWN_IGNORE);
+	assert_int_equal(d->nifnames, 2);
+	assert_string_equal(d->ifnames[1], "eth1");
+	assert_string_equal(d->lease_file, "/var/lib/pxecast/leases");
+	assert_int_equal(e->offer_hold, 30);
+	assert_int_equal(e->max_pending, 512);
+	assert_int_equal(d->compact_seconds, 600);
+	assert_int_equal(e->nsubnets, 2);
+	assert_ptr_equal(e->subnets, d->subnets);
+	assert_int_equal(e->subnets[0].network, inet_addr("10.1.0.0"));
+	assert_int_equal(e->subnets[0].netmask, inet_addr("255.255.255.0"));
+	assert_int_equal(e->subnets[0].pool_start, inet_addr("10.1.0.100"));
+	assert_int_equal(e->subnets[0].pool_end, inet_addr("10.1.0.200"));
+	assert_int_equal(e->subnets[0].router, inet_addr("10.1.0.1"));
+	assert_int_equal(e->subnets[0].ndns, 2);
+	assert_int_equal(e->subnets[0].dns[1], inet_addr("10.1.0.2"));
+	assert_string_equal(e->subnets[0].domain, "lab.example");
+	assert_int_equal(e->subnets[0].lease_time, 7200);
+	assert_string_equal(d->subnet_info[0].name, "lab");
+	assert_string_equal(d->subnet_info[0].ifname, "eth0");
+	assert_int_equal(e->subnets[1].netmask, inet_addr("255.255.0.0"));
+	assert_int_equal(e->subnets[1].pool_end, inet_addr("10.2.1.9"));
+	assert_string_equal(e->boot.bios, "undionly.kpxe");
+	assert_string_equal(e->boot.httpboot, "http://${server}/ipxe.efi");
+	assert_null(e->boot.efi32);
+	assert_int_equal(e->nprofiles, 1);
+	assert_string_equal(e->profiles[0].name, "rescue");
+	assert_string_equal(e->profiles[0].boot.ipxe, "http://${server}/rescue.ipxe");
+	assert_int_equal(e->nhosts, 2);
+	assert_int_equal(e->hosts[0].mac[0], 0xaa);
+	assert_int_equal(e->hosts[0].mac[5], 0x01);
+	assert_int_equal(e->hosts[0].ip, inet_addr("10.1.0.5"));
+	assert_string_equal(e->hosts[0].hostname, "node1");
+	assert_string_equal(e->hosts[0].profile, "rescue");
+	assert_int_equal(e->hosts[1].mac[5], 0x02);
+	assert_string_equal(e->hosts[1].boot.efi64, "special.efi");
+	assert_null(e->hosts[1].boot.bios);
+	config_free(&c);
+	assert_null(c.dhcp);
+}
+
+static const struct {
+	const char *text;
+	const char *error;
+} dhcp_bad[] = {
+	{ "[dhcp]\nmode = relay\n", "test.conf:2: mode: expected server or proxy" },
+	{ "[dhcp]\nunknown-hosts = maybe\n", "test.conf:2: unknown-hosts: expected serve or ignore" },
+	{ "[dhcp]\nlease-file = leases\n", "test.conf:2: lease-file: expected an absolute path" },
+	{ "[dhcp]\ninterfaces = averyveryverylongname0\n",
+	  "test.conf:2: interfaces: interface name too long" },
+	{ "[dhcp]\ninterfaces = ,\n", "test.conf:2: interfaces: empty list" },
+	{ "[dhcp]\nleases = 3\n", "test.conf:2: leases: unknown key" },
+	{ "[dhcp x]\n", "test.conf:1: [dhcp x]: this section takes no name" },
+	{ "[tftp x]\n", "test.conf:1: [tftp x]: this section takes no name" },
+	{ "[subnet]\n", "test.conf:1: [subnet]: needs a name" },
+	{ "[subnet a]\n[subnet a]\n", "test.conf:2: [subnet a]: defined twice" },
+	{ "[subnet a]\nnetwork = 10.0.0.1/24\n",
+	  "test.conf:2: network: host bits set (give the network address)" },
+	{ "[subnet a]\nnetwork = 10.0.0.0/33\n", "test.conf:2: network: expected ADDR/PREFIX" },
+	{ "[subnet a]\nnetwork = 10.0.0.0\n", "test.conf:2: network: expected ADDR/PREFIX" },
+	{ "[subnet a]\npool = 10.0.0.5\n", "test.conf:2: pool: expected FIRST - LAST" },
+	{ "[subnet a]\ndns = 1.1.1.1 2.2.2.2 3.3.3.3 4.4.4.4 5.5.5.5\n",
+	  "test.conf:2: dns: too many items" },
+	{ "[subnet a]\nrouter = gateway\n", "test.conf:2: router: expected an IPv4 address" },
+	{ "[subnet a]\nlease-time = 5\n", "test.conf:2: lease-time: out of range" },
+	{ "[subnet a]\ndomain = bad domain\n", "test.conf:2: domain: expected a domain name" },
+	{ "[host aa:bb:cc:dd:ee]\n",
+	  "test.conf:1: [host aa:bb:cc:dd:ee]: expected a MAC address aa:bb:cc:dd:ee:ff" },
+	{ "[host aa:bb:cc:dd:ee:fg]\n",
+	  "test.conf:1: [host aa:bb:cc:dd:ee:fg]: expected a MAC address aa:bb:cc:dd:ee:ff" },
+	{ "[host aa:bb:cc:dd:ee:ff]\n[host AA:BB:CC:DD:EE:FF]\n",
+	  "test.conf:2: [host AA:BB:CC:DD:EE:FF]: defined twice" },
+	{ "[host aa:bb:cc:dd:ee:ff]\nhostname = a b\n",
+	  "test.conf:2: hostname: expected a host name of [A-Za-z0-9._-], at most 63 bytes" },
+	{ "[host aa:bb:cc:dd:ee:ff]\nuefi = x\n", "test.conf:2: uefi: unknown key" },
+	{ "[boot]\nbios =\n", "test.conf:2: bios: expected a file name or URL of 1..255 bytes" },
+	{ "[profile]\n", "test.conf:1: [profile]: needs a name" },
+};
+
+static void test_dhcp_errors(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(dhcp_bad) / sizeof(dhcp_bad[0]); i++) {
+		struct config c;
+		char err[CONFIG_ERR_MAX];
+
+		assert_int_equal(parse(dhcp_bad[i].text, &c, err), -1);
+		assert_string_equal(err, dhcp_bad[i].error);
+		config_free(&c);
+	}
+}
+
+static const struct {
+	const char *text;
+	const char *error;
+} dhcp_invalid[] = {
+	{ "[dhcp]\n[subnet a]\nnetwork = 10.0.0.0/24\n",
+	  "[dhcp] lease-file: required in server mode" },
+	{ "[dhcp]\nlease-file = /l\n", "[dhcp] mode: server mode needs a [subnet NAME] section" },
+	{ "[dhcp]\nlease-file = /l\n[subnet a]\npool = 10.0.0.1 - 10.0.0.2\n",
+	  "[subnet a] network: required" },
+	{ "[dhcp]\nlease-file = /l\n[subnet a]\nnetwork = 10.0.0.0/24\npool = 10.0.1.1 - 10.0.1.2\n",
+	  "[subnet a] pool: not inside the network" },
+	{ "[dhcp]\nlease-file = /l\n[subnet a]\nnetwork = 10.0.0.0/24\npool = 10.0.0.9 - 10.0.0.2\n",
+	  "[subnet a] pool: first address after the last" },
+	{ "[dhcp]\nlease-file = /l\n[subnet a]\nnetwork = 10.0.0.0/24\nlease-time = 600\n"
+	  "renew-time = 600\n",
+	  "[subnet a] renew-time < rebind-time < lease-time required" },
+	{ "[dhcp]\nlease-file = /l\n[subnet a]\nnetwork = 10.0.0.0/24\n"
+	  "[host 02:00:00:00:00:01]\nip = 10.9.0.1\n",
+	  "[host 02:00:00:00:00:01] ip: in no [subnet]" },
+	{ "[dhcp]\nlease-file = /l\n[subnet a]\nnetwork = 10.0.0.0/24\n"
+	  "[host 02:00:00:00:00:01]\nprofile = nope\n",
+	  "[host 02:00:00:00:00:01] profile: no [profile nope]" },
+};
+
+static void test_dhcp_validate(void **state)
+{
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(dhcp_invalid) / sizeof(dhcp_invalid[0]); i++) {
+		assert_int_equal(parse(dhcp_invalid[i].text, &c, err), 0);
+		assert_int_equal(config_validate(&c, err, sizeof(err)), -1);
+		assert_string_equal(err, dhcp_invalid[i].error);
+		config_free(&c);
+	}
+	/* Proxy mode owns no addresses: no lease file, no subnet needed. */
+	assert_int_equal(parse("[dhcp]\nmode = proxy\n[boot]\nbios = pxelinux.0\n", &c, err), 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+	assert_int_equal(c.dhcp->engine.mode, DHCP_MODE_PROXY);
+	config_free(&c);
+	/* enable = no: the sections are parsed but nothing is required. */
+	assert_int_equal(parse("[dhcp]\nenable = no\n", &c, err), 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+	assert_false(c.dhcp->enabled);
+	config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -131,6 +298,9 @@ int main(void)
 		cmocka_unit_test(test_errors_name_line_and_key),
 		cmocka_unit_test(test_nul_and_long_lines),
 		cmocka_unit_test(test_validate),
+		cmocka_unit_test(test_dhcp_sections),
+		cmocka_unit_test(test_dhcp_errors),
+		cmocka_unit_test(test_dhcp_validate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
