@@ -19,6 +19,7 @@ ln -s ../.. "$R/sub/escape-dir"
 ln -s file1k "$R/link-in"
 mkfifo "$R/fifo"
 mknod "$R/nulldev" c 1 3 2>/dev/null || say "note: mknod failed, no device node case"
+mkfile "$R/$(printf 'inj\nlevel=err event=forged x="')" 100
 "$PY" -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$R/sock" ||
 	say "note: no unix socket case"
 
@@ -38,6 +39,10 @@ expect_eq "sessions_active at the next metrics rewrite (retries would last ~40s)
 expect_eq "timeouts_total" 0 "$(metric timeouts)"
 
 section "log lines"
+check "a file name with a newline is served" \
+	wire 30 get --name "$(printf 'inj\nlevel=err event=forged x="')" --sha "$(sha "$R/$(printf 'inj\nlevel=err event=forged x="')")"
+check "its log line is one line (no forged event)" wait_log 'event=tftp.done .*file=inj' 1 5
+check "no forged line in the log" sh -c "! grep -q '^level=err event=forged' '$SERVER_LOG'"
 check "every finished transfer logged a tftp.done line" wait_log 'event=tftp.done' \
 	"$(($(metric transfers_ok) + $(metric transfers_failed)))"
 check "client strings in the log are one line each (no raw control bytes)" \

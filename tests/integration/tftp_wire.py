@@ -53,6 +53,11 @@ def sha256(b):
     return hashlib.sha256(b).hexdigest()
 
 
+def show(name):
+    """A file name for our own output: control bytes escaped."""
+    return name.encode("unicode_escape").decode() if isinstance(name, str) else repr(name)
+
+
 # ---- packets ----
 
 def request(op, name, mode="octet", opts=()):
@@ -890,15 +895,15 @@ def scenario_get(a):
     d = get(a.server, a.name, opts)
     if a.expect_error is not None:
         check(d.error is not None and d.error[0] == a.expect_error,
-              "RRQ %s -> ERROR %d" % (a.name, a.expect_error), "got %s" % (d.error or "the file",))
+              "RRQ %s -> ERROR %d" % (show(a.name), a.expect_error), "got %s" % (d.error or "the file",))
         return
     if a.expect_oack is not None:
         want = dict(o.split("=", 1) for o in a.expect_oack)
-        check(d.oack == want or (not want and d.oack is None), "RRQ %s %s -> OACK %s" % (a.name, a.opt, want),
+        check(d.oack == want or (not want and d.oack is None), "RRQ %s %s -> OACK %s" % (show(a.name), a.opt, want),
               "got %s" % (d.oack,))
-    check(d.done, "RRQ %s complete (%d bytes)" % (a.name, len(d.data)), "error %s" % (d.error,))
+    check(d.done, "RRQ %s complete (%d bytes)" % (show(a.name), len(d.data)), "error %s" % (d.error,))
     if a.sha:
-        check(sha256(d.data) == a.sha, "%s sha256 %s" % (a.name, a.sha[:16]), "got %s" % sha256(d.data)[:16])
+        check(sha256(d.data) == a.sha, "%s sha256 %s" % (show(a.name), a.sha[:16]), "got %s" % sha256(d.data)[:16])
 
 
 def scenario_replace(a):
@@ -945,10 +950,10 @@ def scenario_put(a):
     u.close()
     if a.expect_error is not None:
         check(u.error is not None and u.error[0] == a.expect_error,
-              "WRQ %s %s -> ERROR %d" % (a.name, a.opt, a.expect_error),
+              "WRQ %s %s -> ERROR %d" % (show(a.name), a.opt, a.expect_error),
               "got %s" % (u.error or "a completed upload",))
     else:
-        check(u.done, "WRQ %s %s: %d bytes sent and acknowledged" % (a.name, a.opt, len(content)),
+        check(u.done, "WRQ %s %s: %d bytes sent and acknowledged" % (show(a.name), a.opt, len(content)),
               "error %s" % (u.error,))
 
 
