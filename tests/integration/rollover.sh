@@ -10,7 +10,7 @@ setup_net 3
 R=$WORK/root
 mkfile "$R/f100m" 100M
 mkfile "$R/f600k" 600K
-base_config "$WORK/pxecast.conf"
+base_config "$WORK/pxecast.conf" "cache-size = 8M"
 start_server "$WORK/pxecast.conf"
 want=$(sha "$R/f100m")
 
@@ -35,6 +35,9 @@ check "wire scenario 'rollover' (blksize 8, windowsize 64)" \
 section "server side"
 check "3 transfers ok, none failed" wait_metric transfers_ok -eq 3
 expect_eq "transfers_failed_total" 0 "$(metric transfers_failed)"
+cached=$(metric store_cached_bytes)
+check "the content cache stayed within cache-size 8M ($cached bytes cached)" test "$cached" -le 8388608
+say "store_chunk_loads_total $(metric store_chunk_loads_total), store_chunk_hits_total $(metric store_chunk_hits_total)"
 expect_eq "log: f100m sent in full twice at blksize 512" 2 \
 	"$(grep -c 'event=tftp.done .*file=f100m dir=download bytes=104857600 .*blksize=512 .*result=ok' "$SERVER_LOG")"
 finish
