@@ -82,7 +82,8 @@ WIRE=$HERE/tftp_wire.py
 
 cleanup() {
 	local p ns
-	trap - EXIT INT TERM
+	trap - EXIT INT TERM HUP
+	trap '' PIPE # a closed stdout must not stop the cleanup half-way
 	{
 		for p in "${BG_PIDS[@]}" $SERVER_PID; do
 			kill -KILL "$p"
@@ -107,7 +108,7 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pxc-$TEST_NAME.XXXXXX")
 chmod 755 "$WORK"
