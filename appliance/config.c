@@ -32,6 +32,12 @@ void config_defaults(struct config *c)
 	c->tftp.timing.retransmit_max_ms = 8000;
 	c->tftp.timing.max_retries = 6;
 	c->tftp.timing.max_transfer_us = 600ull * 1000000u;
+	c->http.listen_ip = htonl(INADDR_ANY);
+	c->http.listen_port = htons(80);
+	c->http.tls_listen_ip = htonl(INADDR_ANY);
+	c->http.max_connections = 1024;
+	c->http.idle_timeout_us = 60ull * 1000000u;
+	c->http.header_timeout_us = 10ull * 1000000u;
 }
 
 void config_free(struct config *c)
@@ -223,6 +229,39 @@ static const char *set_tftp(struct config *c, const char *key, const char *v)
 	return "unknown key";
 }
 
+static const struct number_key http_numbers[] = {
+	NUMBER("max-connections", 1, 1000000, 1, http.max_connections),
+	NUMBER("idle-timeout", 1, 86400, 1000000, http.idle_timeout_us),
+	NUMBER("header-timeout", 1, 3600, 1000000, http.header_timeout_us),
+};
+
+static const char *set_http(struct config *c, const char *key, const char *v)
+{
+	struct http_server_config *h = &c->http;
+
+	c->http_enabled = true;
+	if (!strcmp(key, "enable"))
+		return config_value_bool(v, &c->http_enabled);
+	if (!strcmp(key, "root"))
+		return config_value_path(v, c->http_root);
+	if (!strcmp(key, "certificate"))
+		return config_value_path(v, c->http_certificate);
+	if (!strcmp(key, "key"))
+		return config_value_path(v, c->http_key);
+	if (!strcmp(key, "listen"))
+		return config_parse_endpoint(v, &h->listen_ip, &h->listen_port)
+			       ? "expected ADDR or ADDR:PORT" : NULL;
+	if (!strcmp(key, "https-listen")) {
+		h->tls_listen_port = htons(443);
+		return config_parse_endpoint(v, &h->tls_listen_ip, &h->tls_listen_port)
+			       ? "expected ADDR or ADDR:PORT" : NULL;
+	}
+	for (size_t i = 0; i < sizeof(http_numbers) / sizeof(http_numbers[0]); i++)
+		if (!strcmp(key, http_numbers[i].key))
+			return set_number(c, &http_numbers[i], v);
+	return "unknown key";
+}
+
 static const char *open_plain(struct config *c, const char *arg)
 {
 	(void)c;
@@ -232,6 +271,7 @@ static const char *open_plain(struct config *c, const char *arg)
 static const struct config_section base_sections[] = {
 	{ "daemon", open_plain, set_daemon },
 	{ "tftp", open_plain, set_tftp },
+	{ "http", open_plain, set_http },
 };
 
 #define NBASE (sizeof(base_sections) / sizeof(base_sections[0]))
@@ -379,6 +419,15 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 	}
 	if (c->tftp.timing.retransmit_max_ms < c->tftp.timing.retransmit_ms) {
 		snprintf(err, errlen, "[tftp] retransmit-max-ms: smaller than retransmit-ms");
+		return -1;
+	}
+	if (c->http_enabled && !c->http_root[0] && !c->tftp_root[0]) {
+		snprintf(err, errlen, "[http] root: required when [tftp] has no root");
+		return -1;
+	}
+	if (c->http_enabled && c->http.tls_listen_port &&
+	    (!c->http_certificate[0] || !c->http_key[0])) {
+		snprintf(err, errlen, "[http] https-listen: needs certificate and key");
 		return -1;
 	}
 	return config_dhcp_validate(c->dhcp, err, errlen);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "control/dhcp/dhcp.h"
+#include "dataplane/http/http_server.h"
 #include "dataplane/tftp/tftp.h"
 
 #include <net/if.h>
@@ -62,6 +63,12 @@ struct config {
 	struct tftp_server_config tftp; /* listen, caps, timing */
 	/* [dhcp] and friends; NULL until one of those sections appears */
 	struct config_dhcp *dhcp;
+	/* [http] */
+	bool http_enabled;
+	char http_root[PATH_MAX];       /* "" = the [tftp] root */
+	char http_certificate[PATH_MAX];
+	char http_key[PATH_MAX];
+	struct http_server_config http; /* listen, caps, timeouts; the daemon sets the paths */
 };
 
 void config_defaults(struct config *c);

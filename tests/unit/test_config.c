@@ -290,6 +290,66 @@ static void test_dhcp_validate(void **state)
 	config_free(&c);
 }
 
+static void test_http_section(void **state)
+{
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse("[tftp]\nroot=/srv/tftp\n[http]\nlisten = 10.0.0.1:8080\n", &c, err), 0);
+	assert_true(c.http_enabled);
+	assert_string_equal(c.http_root, "");
+	assert_int_equal(c.http.listen_ip, inet_addr("10.0.0.1"));
+	assert_int_equal(ntohs(c.http.listen_port), 8080);
+	assert_int_equal(c.http.tls_listen_port, 0);
+	assert_int_equal(c.http.max_connections, 1024);
+	assert_int_equal(c.http.idle_timeout_us, 60000000ull);
+	assert_int_equal(c.http.header_timeout_us, 10000000ull);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+
+	assert_int_equal(parse("[http]\nroot = /srv/www\nlisten = 10.0.0.1\n"
+			       "https-listen = 10.0.0.1\ncertificate = /etc/c.pem\n"
+			       "key = /etc/k.pem\nmax-connections = 20\nidle-timeout = 5\n"
+			       "header-timeout = 2\n",
+			       &c, err),
+			 0);
+	assert_string_equal(c.http_root, "/srv/www");
+	assert_int_equal(ntohs(c.http.listen_port), 80);
+	assert_int_equal(ntohs(c.http.tls_listen_port), 443);
+	assert_string_equal(c.http_certificate, "/etc/c.pem");
+	assert_string_equal(c.http_key, "/etc/k.pem");
+	assert_int_equal(c.http.max_connections, 20);
+	assert_int_equal(c.http.idle_timeout_us, 5000000ull);
+	assert_int_equal(c.http.header_timeout_us, 2000000ull);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+	assert_false(c.tftp_enabled);
+}
+
+static void test_http_errors(void **state)
+{
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse("[http]\nlisten = nowhere\n", &c, err), -1);
+	assert_string_equal(err, "test.conf:2: listen: expected ADDR or ADDR:PORT");
+	assert_int_equal(parse("[http]\nmax-connections = 0\n", &c, err), -1);
+	assert_int_equal(parse("[http]\nroot = relative\n", &c, err), -1);
+	assert_int_equal(parse("[http]\nindex = yes\n", &c, err), -1);
+	assert_string_equal(err, "test.conf:2: index: unknown key");
+	/* No root anywhere. */
+	assert_int_equal(parse("[http]\nlisten = 10.0.0.1\n", &c, err), 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), -1);
+	/* HTTPS without its key. */
+	assert_int_equal(parse("[http]\nroot=/x\nhttps-listen = 10.0.0.1:8443\n"
+			       "certificate = /c.pem\n", &c, err), 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), -1);
+	assert_string_equal(err, "[http] https-listen: needs certificate and key");
+	assert_int_equal(parse("[http]\nenable = no\n", &c, err), 0);
+	assert_false(c.http_enabled);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +361,8 @@ int main(void)
 		cmocka_unit_test(test_dhcp_sections),
 		cmocka_unit_test(test_dhcp_errors),
 		cmocka_unit_test(test_dhcp_validate),
+		cmocka_unit_test(test_http_section),
+		cmocka_unit_test(test_http_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
