@@ -80,6 +80,18 @@ struct transport_io {
 	void *arg;
 };
 
+/* Delivery details a plain udp_send cannot express (DHCP replies). */
+struct transport_send_opts {
+	struct net_addr to;
+	uint32_t src_ip;        /* source address; 0: the routing table's choice */
+	int ifindex;            /* leave by this interface; 0: routing decides */
+	/* With ifindex: the link-layer address of `to`, for a host that has no
+	 * address yet and so cannot answer ARP (RFC 2131 4.1, yiaddr). NULL:
+	 * resolve as usual. */
+	const uint8_t *lladdr;
+	uint8_t lladdr_len;
+};
+
 struct transport_ops {
 	const char *name;
 	/* Open a UDP socket; returns a socket id >= 0 or -errno. The bound
@@ -96,6 +108,12 @@ struct transport_ops {
 	int (*udp_send)(struct transport *t, int sock, const struct net_addr *to,
 			const struct iovec *iov, unsigned iovcnt, unsigned segment,
 			transport_done_fn done, void *arg);
+	/* Send iov as one datagram with the details in o. Same buffer and
+	 * done contract as udp_send. A backend that cannot reach lladdr
+	 * directly broadcasts on ifindex instead (a DHCP client takes both). */
+	int (*udp_send_opts)(struct transport *t, int sock, const struct transport_send_opts *o,
+			     const struct iovec *iov, unsigned iovcnt, transport_done_fn done,
+			     void *arg);
 	/* Push queued sends, wait for events until deadline_us (monotonic;
 	 * 0 = do not wait), dispatch them. Returns events handled or -errno. */
 	int (*run_once)(struct transport *t, uint64_t deadline_us);

@@ -10,11 +10,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <net/if.h>
+#include <net/if_arp.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -44,7 +47,7 @@ struct send_op {
 	struct msghdr msg;
 	struct sockaddr_in to;
 	union {
-		char buf[32]; /* >= CMSG_SPACE(sizeof(uint16_t)) */
+		char buf[64]; /* >= CMSG_SPACE of UDP_SEGMENT's u16 or in_pktinfo */
 		size_t align; /* cmsghdr alignment */
 	} cmsg;
 	transport_done_fn done;
@@ -297,6 +300,76 @@ static int uring_io_submit(struct transport *t, struct transport_io *io)
 	return 0;
 }
 
+/* A client being given its first address cannot answer ARP for it, so
+ * the kernel is told its link address first (as dnsmasq does), then a
+ * normal unicast goes out. Without CAP_NET_ADMIN, or on a link without
+ * ARP, the reply is broadcast on the interface instead. */
+static int arp_learn(int fd, int ifindex, uint32_t ip, const uint8_t *lladdr, uint8_t len)
+{
+	struct arpreq req;
+	struct sockaddr_in *pa = (struct sockaddr_in *)&req.arp_pa;
+
+	memset(&req, 0, sizeof(req));
+	if (len == 0 || len > sizeof(req.arp_ha.sa_data) || !if_indextoname((unsigned)ifindex, req.arp_dev))
+		return -EINVAL;
+	pa->sin_family = AF_INET;
+	pa->sin_addr.s_addr = ip;
+	req.arp_ha.sa_family = ARPHRD_ETHER;
+	memcpy(req.arp_ha.sa_data, lladdr, len);
+	req.arp_flags = ATF_COM;
+	return ioctl(fd, SIOCSARP, &req) < 0 ? -errno : 0;
+}
+
+static int uring_udp_send_opts(struct transport *t, int sock, const struct transport_send_opts *o,
+			       const struct iovec *iov, unsigned iovcnt, transport_done_fn done,
+			       void *arg)
+{
+	struct uring_transport *u = (struct uring_transport *)t;
+	struct net_addr to = o->to;
+	struct io_uring_sqe *sqe;
+	struct send_op *op;
+
+	if (sock < 0 || (unsigned)sock >= u->nsocks || !u->socks[sock].open || iovcnt == 0 ||
+	    iovcnt > 1024)
+		return -EBADF;
+	if (o->lladdr && o->ifindex > 0 &&
+	    arp_learn(u->socks[sock].fd, o->ifindex, to.ip, o->lladdr, o->lladdr_len) < 0)
+		to.ip = htonl(INADDR_BROADCAST);
+	op = op_get(u, iovcnt);
+	if (!op)
+		return -ENOMEM;
+	sqe = get_sqe(u);
+	if (!sqe) {
+		op_put(u, op);
+		return -EBUSY;
+	}
+	memcpy(op->iov, iov, iovcnt * sizeof(*iov));
+	op->to = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = to.port,
+				       .sin_addr.s_addr = to.ip };
+	op->msg = (struct msghdr){ .msg_name = &op->to, .msg_namelen = sizeof(op->to),
+				   .msg_iov = op->iov, .msg_iovlen = iovcnt };
+	if (o->src_ip || o->ifindex) {
+		struct cmsghdr *cm = (struct cmsghdr *)op->cmsg.buf;
+		struct in_pktinfo pi = { .ipi_ifindex = o->ifindex };
+
+		/* IP_PKTINFO picks the interface and the source address, so a
+		 * broadcast leaves where the request came in. */
+		pi.ipi_spec_dst.s_addr = o->src_ip;
+		memset(op->cmsg.buf, 0, sizeof(op->cmsg.buf));
+		op->msg.msg_control = op->cmsg.buf;
+		op->msg.msg_controllen = CMSG_SPACE(sizeof(pi));
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	}
+	op->done = done;
+	op->arg = arg;
+	io_uring_prep_sendmsg(sqe, u->socks[sock].fd, &op->msg, 0);
+	io_uring_sqe_set_data(sqe, op);
+	return 0;
+}
+
 static void recycle(struct uring_transport *u, unsigned bid)
 {
 	io_uring_buf_ring_add(u->br, u->bufs + (size_t)bid * RECV_BUF_SIZE, RECV_BUF_SIZE,
@@ -386,7 +459,8 @@ static int uring_run_once(struct transport *t, uint64_t deadline_us)
 		} else {
 			struct send_op *op = (struct send_op *)(uintptr_t)ud;
 
-			if (op->msg.msg_control && (cqe->res == -EIO || cqe->res == -EINVAL))
+			if (op->msg.msg_control && ((struct cmsghdr *)op->msg.msg_control)->cmsg_level == SOL_UDP &&
+			    (cqe->res == -EIO || cqe->res == -EINVAL))
 				u->gso = false; /* kernel without UDP GSO: retransmits recover */
 			if (op->done)
 				op->done(op->arg, cqe->res);
@@ -421,6 +495,7 @@ static const struct transport_ops uring_ops = {
 	.udp_open = uring_udp_open,
 	.udp_close = uring_udp_close,
 	.udp_send = uring_udp_send,
+	.udp_send_opts = uring_udp_send_opts,
 	.run_once = uring_run_once,
 	.io_submit = uring_io_submit,
 	.destroy = uring_destroy,
