@@ -372,7 +372,7 @@ static const char *set_subnet(struct config *c, const char *key, const char *v)
 	}
 	if (!strcmp(key, "lease-time") || !strcmp(key, "renew-time") ||
 	    !strcmp(key, "rebind-time")) {
-		why = config_value_uint(v, 60, 365u * 86400, &n);
+		why = config_value_uint(v, 10, 365u * 86400, &n);
 		if (why)
 			return why;
 		if (key[0] == 'l')

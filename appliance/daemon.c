@@ -1,11 +1,13 @@
 #include "appliance/daemon.h"
 
 #include "appliance/log.h"
+#include "control/dhcp/dhcp_service.h"
 #include "dataplane/transport.h"
 #include "imager/store.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +44,7 @@ struct daemon {
 	struct transport *t;
 	struct store *store;
 	struct tftp_server *tftp;
+	struct dhcp_service *dhcp;
 };
 
 /* Prometheus text format, replaced atomically so readers never see half. */
@@ -52,12 +55,16 @@ static void write_metrics(const struct daemon *d)
 	struct store_stats ss;
 	FILE *f;
 
-	if (!d->cfg.metrics_file[0] || !d->tftp)
+	if (!d->cfg.metrics_file[0] || (!d->tftp && !d->dhcp))
 		return;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", d->cfg.metrics_file);
 	f = fopen(tmp, "w");
 	if (!f)
 		return;
+	if (d->dhcp)
+		dhcp_service_write_metrics(d->dhcp, f);
+	if (!d->tftp)
+		goto done;
 	tftp_server_counters(d->tftp, &c);
 	store_get_stats(d->store, &ss);
 #define M(name, v) fprintf(f, "pxecast_" name " %llu\n", (unsigned long long)(v))
@@ -81,6 +88,7 @@ static void write_metrics(const struct daemon *d)
 	M("store_cached_bytes", ss.cached_bytes);
 	M("store_objects", ss.objects);
 #undef M
+done:
 	if (fclose(f) == 0)
 		rename(tmp, d->cfg.metrics_file);
 }
@@ -96,8 +104,14 @@ static void reload(struct daemon *d, const char *path, void (*reapply)(struct co
 		reapply(&next);
 	if (err[0] || config_validate(&next, err, sizeof(err)) < 0) {
 		log_event(LOG_ERR, "config.reload", "result=rejected error=\"%s\"", err);
+		config_free(&next);
 		return;
 	}
+	/* The running DHCP engine borrows its tables: they are read at start only. */
+	if (next.dhcp || d->cfg.dhcp)
+		log_event(LOG_WARN, "config.reload", "note=\"DHCP changes need a restart\"");
+	config_free(&next);
+	next.dhcp = d->cfg.dhcp;
 	if (next.tftp.listen_ip != d->cfg.tftp.listen_ip ||
 	    next.tftp.listen_port != d->cfg.tftp.listen_port)
 		log_event(LOG_WARN, "config.reload", "note=\"listen address changes need a restart\"");
@@ -116,6 +130,47 @@ static void reload(struct daemon *d, const char *path, void (*reapply)(struct co
 	d->cfg = next;
 	log_set_level((enum log_level)next.log_level);
 	log_event(LOG_INFO, "config.reload", "result=ok");
+}
+
+/* Interface names become indexes once, here: a name that does not exist
+ * is a start-up error, not a silent "serve nowhere". */
+static int dhcp_start(struct daemon *d)
+{
+	struct config_dhcp *c = d->cfg.dhcp;
+	struct dhcp_service_config sc = {
+		.engine = &c->engine,
+		.lease_file = c->engine.mode == DHCP_MODE_SERVER ? c->lease_file : NULL,
+		.max_leases = c->max_leases,
+		.compact_seconds = c->compact_seconds,
+	};
+
+	for (unsigned i = 0; i < c->nifnames; i++) {
+		sc.ifindex[sc.nifindex++] = (int)if_nametoindex(c->ifnames[i]);
+		if (sc.ifindex[i] == 0) {
+			log_event(LOG_ERR, "daemon.start", "error=\"dhcp interface %s: %s\"",
+				  c->ifnames[i], strerror(errno));
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < c->nsubnets; i++) {
+		const char *ifn = c->subnet_info[i].ifname;
+
+		c->subnets[i].ifindex = ifn[0] ? (int)if_nametoindex(ifn) : 0;
+		if (ifn[0] && c->subnets[i].ifindex == 0) {
+			log_event(LOG_ERR, "daemon.start", "error=\"[subnet %s] interface %s: %s\"",
+				  c->subnet_info[i].name, ifn, strerror(errno));
+			return -1;
+		}
+	}
+	d->dhcp = dhcp_service_new(d->t, &sc);
+	if (!d->dhcp) {
+		log_event(LOG_ERR, "daemon.start", "error=\"dhcp: %s\"", strerror(errno));
+		return -1;
+	}
+	log_event(LOG_INFO, "dhcp.listen", "mode=%s subnets=%zu hosts=%zu interfaces=%u",
+		  c->engine.mode == DHCP_MODE_PROXY ? "proxy" : "server", c->nsubnets, c->nhosts,
+		  c->nifnames);
+	return 0;
 }
 
 int daemon_run(const char *config_path, const struct config *initial,
@@ -152,12 +207,23 @@ int daemon_run(const char *config_path, const struct config *initial,
 		log_event(LOG_INFO, "tftp.listen", "addr=%s:%u root=%s transport=%s", ip,
 			  ntohs(d.cfg.tftp.listen_port), d.cfg.tftp_root, d.t->ops->name);
 	}
+	if (d.cfg.dhcp && d.cfg.dhcp->enabled && dhcp_start(&d) < 0) {
+		status = 1;
+		goto out;
+	}
 	log_event(LOG_INFO, "daemon.ready", "pid=%d", (int)getpid());
 	while (!quit_requested) {
 		uint64_t now = transport_now_us();
 		uint64_t next = d.tftp ? tftp_server_tick(d.tftp, now) : UINT64_MAX;
 		int ret;
 
+		/* Group commit: this turn's lease rows in one fdatasync, then the
+		 * ACKs that waited for them. */
+		if (d.dhcp) {
+			uint64_t dn = dhcp_service_commit(d.dhcp, now);
+
+			next = dn < next ? dn : next;
+		}
 		if (reload_requested) {
 			reload_requested = 0;
 			reload(&d, config_path, reapply);
@@ -180,8 +246,10 @@ int daemon_run(const char *config_path, const struct config *initial,
 	write_metrics(&d);
 	log_event(LOG_INFO, "daemon.stop", "status=%d", status);
 out:
+	dhcp_service_free(d.dhcp);
 	tftp_server_free(d.tftp);
 	d.t->ops->destroy(d.t);
 	store_free(d.store);
+	config_free(&d.cfg);
 	return status;
 }
