@@ -45,7 +45,53 @@ struct daemon {
 	struct store *store;
 	struct tftp_server *tftp;
 	struct dhcp_service *dhcp;
+	struct http_server *http;
 };
+
+static void write_http_metrics(const struct http_server *http, FILE *f)
+{
+	struct http_counters h;
+
+	http_server_counters(http, &h);
+#define M(name, v) fprintf(f, "pxecast_http_" name " %llu\n", (unsigned long long)(v))
+	M("requests_total", h.requests);
+	M("responses_2xx_total", h.responses_2xx);
+	M("responses_3xx_total", h.responses_3xx);
+	M("responses_4xx_total", h.responses_4xx);
+	M("responses_5xx_total", h.responses_5xx);
+	M("bytes_sent_total", h.bytes_sent);
+	M("connections_total", h.connections_total);
+	M("connections_active", h.connections_active);
+	M("rejected_busy_total", h.rejected_busy);
+	M("timeouts_total", h.timeouts);
+	M("tls_failures_total", h.tls_failures);
+#undef M
+}
+
+/* The HTTP root defaults to the TFTP one: the same tree serves both. */
+static void http_paths(struct config *c)
+{
+	c->http.root = c->http_root[0] ? c->http_root : c->tftp_root;
+	c->http.certificate = c->http_certificate;
+	c->http.key = c->http_key;
+}
+
+static int http_start(struct daemon *d)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	http_paths(&d->cfg);
+	d->http = http_server_new(d->t, &d->cfg.http);
+	if (!d->http) {
+		log_event(LOG_ERR, "daemon.start", "error=\"http: %s\"", strerror(errno));
+		return -1;
+	}
+	inet_ntop(AF_INET, &d->cfg.http.listen_ip, ip, sizeof(ip));
+	log_event(LOG_INFO, "http.listen", "addr=%s:%u https_port=%u root=%s", ip,
+		  ntohs(d->cfg.http.listen_port), ntohs(d->cfg.http.tls_listen_port),
+		  d->cfg.http.root);
+	return 0;
+}
 
 /* Prometheus text format, replaced atomically so readers never see half. */
 static void write_metrics(const struct daemon *d)
@@ -55,7 +101,7 @@ static void write_metrics(const struct daemon *d)
 	struct store_stats ss;
 	FILE *f;
 
-	if (!d->cfg.metrics_file[0] || (!d->tftp && !d->dhcp))
+	if (!d->cfg.metrics_file[0] || (!d->tftp && !d->dhcp && !d->http))
 		return;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", d->cfg.metrics_file);
 	f = fopen(tmp, "w");
@@ -63,6 +109,8 @@ static void write_metrics(const struct daemon *d)
 		return;
 	if (d->dhcp)
 		dhcp_service_write_metrics(d->dhcp, f);
+	if (d->http)
+		write_http_metrics(d->http, f);
 	if (!d->tftp)
 		goto done;
 	tftp_server_counters(d->tftp, &c);
@@ -123,6 +171,11 @@ static void reload(struct daemon *d, const char *path, void (*reapply)(struct co
 	next.tftp.upload_dir = next.tftp_upload_dir[0] ? next.tftp_upload_dir : NULL;
 	if (tftp_server_reconfigure(d->tftp, &next.tftp) < 0) {
 		log_event(LOG_ERR, "config.reload", "result=rejected error=\"cannot open upload-dir\"");
+		return;
+	}
+	http_paths(&next);
+	if (d->http && http_server_reconfigure(d->http, &next.http) < 0) {
+		log_event(LOG_ERR, "config.reload", "result=rejected error=\"cannot open http root\"");
 		return;
 	}
 	next.tftp.listen_ip = d->cfg.tftp.listen_ip;
@@ -207,6 +260,10 @@ int daemon_run(const char *config_path, const struct config *initial,
 		log_event(LOG_INFO, "tftp.listen", "addr=%s:%u root=%s transport=%s", ip,
 			  ntohs(d.cfg.tftp.listen_port), d.cfg.tftp_root, d.t->ops->name);
 	}
+	if (d.cfg.http_enabled && http_start(&d) < 0) {
+		status = 1;
+		goto out;
+	}
 	if (d.cfg.dhcp && d.cfg.dhcp->enabled && dhcp_start(&d) < 0) {
 		status = 1;
 		goto out;
@@ -223,6 +280,11 @@ int daemon_run(const char *config_path, const struct config *initial,
 			uint64_t dn = dhcp_service_commit(d.dhcp, now);
 
 			next = dn < next ? dn : next;
+		}
+		if (d.http) {
+			uint64_t hn = http_server_tick(d.http, now);
+
+			next = hn < next ? hn : next;
 		}
 		if (reload_requested) {
 			reload_requested = 0;
@@ -247,6 +309,7 @@ int daemon_run(const char *config_path, const struct config *initial,
 	log_event(LOG_INFO, "daemon.stop", "status=%d", status);
 out:
 	dhcp_service_free(d.dhcp);
+	http_server_free(d.http);
 	tftp_server_free(d.tftp);
 	d.t->ops->destroy(d.t);
 	store_free(d.store);
