@@ -71,6 +71,10 @@ enum store_status store_status_from_errno(int err)
 		return STORE_BAD_NAME;
 	case EEXIST:
 		return STORE_EXISTS;
+	case ENXIO:      /* a unix socket */
+	case ENODEV:     /* a device without a driver */
+	case EOPNOTSUPP:
+		return STORE_NOT_REGULAR;
 	default:
 		return STORE_IO;
 	}

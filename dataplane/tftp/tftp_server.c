@@ -247,6 +247,12 @@ static void session_apply(struct session *s, struct tftp_output *out)
 
 		if (a->kind != TFTP_ACT_WRITE)
 			continue;
+		/* Without tsize the size is only known as it grows. */
+		if (srv->cfg.limits.max_file_size &&
+		    a->offset + a->len > srv->cfg.limits.max_file_size) {
+			tftp_session_abort(s->eng, TFTP_ERR_DISK_FULL, "file too large", out);
+			break;
+		}
 		if (pwrite(s->up.fd, a->data, a->len, (off_t)a->offset) != (ssize_t)a->len) {
 			tftp_session_abort(s->eng, TFTP_ERR_DISK_FULL, "write failed", out);
 			break;
@@ -475,7 +481,8 @@ struct tftp_server *tftp_server_new(struct transport *t, struct store *st,
 	struct tftp_server *srv = calloc(1, sizeof(*srv));
 	struct transport_udp_opts o = {
 		.bind = { cfg->listen_ip, cfg->listen_port },
-		.flags = TRANSPORT_REUSEADDR,
+		/* No SO_REUSEADDR: a second server on the same port must fail
+		 * to start, not silently share the requests. */
 		.on_recv = on_request,
 		.ctx = srv,
 	};

@@ -74,9 +74,15 @@ static void out_error(struct tftp_output *out, uint16_t code, const char *msg)
 	out_packet(out, pkt, n);
 }
 
+/* The next retransmission, or the transfer's time cap when that comes
+ * first: a client that trickles ACKs keeps making progress, so the cap
+ * must be a timer of its own, not a check on retransmission. */
 static void arm_timer(struct tftp_session *s, uint64_t now)
 {
 	s->deadline_us = now + (uint64_t)s->rto_ms * 1000;
+	if (s->t.max_transfer_us && s->state == TFTP_STATE_RUNNING &&
+	    s->started_us + s->t.max_transfer_us < s->deadline_us)
+		s->deadline_us = s->started_us + s->t.max_transfer_us;
 }
 
 static void progress(struct tftp_session *s, uint64_t now)
@@ -262,7 +268,7 @@ void tftp_session_tick(struct tftp_session *s, uint64_t now_us, struct tftp_outp
 		s->deadline_us = UINT64_MAX; /* dally over */
 		return;
 	}
-	if (s->t.max_transfer_us && now_us - s->started_us > s->t.max_transfer_us) {
+	if (s->t.max_transfer_us && now_us - s->started_us >= s->t.max_transfer_us) {
 		out_error(out, TFTP_ERR_UNDEFINED, "transfer time limit exceeded");
 		finish(s, TFTP_STATE_FAILED, TFTP_END_TOO_LONG);
 		return;

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "imager/store.h"
@@ -63,6 +65,15 @@ static int setup(void **state)
 	snprintf(path, sizeof(path), "%s/root/fifo", base);
 	if (mkfifo(path, 0644) < 0)
 		return -1;
+	{
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/root/sock", base);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+			return -1;
+		close(fd);
+	}
 	return 0;
 }
 
@@ -110,6 +121,7 @@ static void test_resolution(void **state)
 		{ "abs", 0, STORE_DENIED },
 		{ "sub", 0, STORE_NOT_REGULAR },
 		{ "fifo", 0, STORE_NOT_REGULAR },
+		{ "sock", 0, STORE_NOT_REGULAR },
 		{ "", 0, STORE_BAD_NAME },
 		{ "/", 0, STORE_BAD_NAME },
 	};

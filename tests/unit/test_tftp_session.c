@@ -280,6 +280,33 @@ static void test_transfer_time_cap(void **state)
 	tftp_session_free(s);
 }
 
+/* A client that ACKs slowly but steadily is still cut off at the cap. */
+static void test_time_cap_with_trickling_acks(void **state)
+{
+	struct tftp_timing t = timing;
+	struct tftp_params p = params(512, 1);
+	struct tftp_session *s;
+	struct tftp_output out;
+	uint64_t now = 0;
+	uint16_t block = 1;
+
+	(void)state;
+	t.max_transfer_us = 2000000;
+	s = tftp_session_new(false, &p, 512 * 1000, &t);
+	tftp_session_start(s, now, NULL, 0, &out);
+	while (now < 1900000) {
+		now += 200000;
+		ack(s, now, block++, &out);
+		expect_data(&out, block, 1);
+		assert_true(tftp_session_deadline(s) <= 2000000);
+	}
+	assert_int_equal(tftp_session_deadline(s), 2000000);
+	tftp_session_tick(s, 2000000, &out);
+	assert_int_equal(tftp_session_state(s), TFTP_STATE_FAILED);
+	assert_int_equal(tftp_session_end_reason(s), TFTP_END_TOO_LONG);
+	tftp_session_free(s);
+}
+
 static void data(struct tftp_session *s, uint64_t now, uint16_t block, size_t len,
 		 struct tftp_output *out)
 {
@@ -390,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_progress_resets_backoff),
 		cmocka_unit_test(test_tsize_probe_abort),
 		cmocka_unit_test(test_transfer_time_cap),
+		cmocka_unit_test(test_time_cap_with_trickling_acks),
 		cmocka_unit_test(test_upload_window_and_dally),
 		cmocka_unit_test(test_upload_oversized_block),
 		cmocka_unit_test(test_junk_ignored),
