@@ -19,15 +19,11 @@
 
 #define ACCEPT_RETRY_US 100000u  /* after EMFILE and friends */
 #define MAX_REJECTS 64           /* 503 answers in flight beyond max_connections */
+#define REJECT_LINGER_US 2000000u
 
 static const char busy_reply[] = "HTTP/1.1 503 Service Unavailable\r\n"
 				 "Content-Length: 0\r\nConnection: close\r\n\r\n";
 
-struct reject {
-	struct transport_io io;
-	struct http_server *srv;
-	int fd;
-};
 
 static void conn_process(struct http_conn *c);
 static void accept_arm(struct http_listener *l);
@@ -262,34 +258,57 @@ static void conn_process(struct http_conn *c)
 
 /* ---- accepting ---- */
 
-static void on_reject_sent(void *arg, int res)
+static void reject_free(struct http_reject *r)
 {
-	struct reject *r = arg;
-
-	(void)res;
 	close(r->fd);
+	*r->pprev = r->next;
+	if (r->next)
+		r->next->pprev = r->pprev;
 	r->srv->nrejects--;
 	free(r);
 }
 
+static void on_reject_io(void *arg, int res)
+{
+	struct http_reject *r = arg;
+
+	if (res <= 0 || r->srv->stopping) {
+		reject_free(r);
+		return;
+	}
+	if (r->io.kind == TRANSPORT_IO_SEND)
+		shutdown(r->fd, SHUT_WR);
+	r->io = (struct transport_io){ .kind = TRANSPORT_IO_RECV, .fd = r->fd,
+				       .buf = r->srv->scratch, .len = sizeof(r->srv->scratch),
+				       .done = on_reject_io, .arg = r };
+	if (r->srv->t->ops->io_submit(r->srv->t, &r->io) < 0)
+		reject_free(r);
+}
+
 static void reject_busy(struct http_server *srv, int fd)
 {
-	struct reject *r = srv->nrejects < MAX_REJECTS ? malloc(sizeof(*r)) : NULL;
+	struct http_reject *r = srv->nrejects < MAX_REJECTS ? malloc(sizeof(*r)) : NULL;
 
 	srv->c.rejected_busy++;
 	if (!r) {
 		close(fd);
 		return;
 	}
-	*r = (struct reject){ .srv = srv, .fd = fd };
+	*r = (struct http_reject){ .srv = srv, .fd = fd,
+				   .deadline = transport_now_us() + REJECT_LINGER_US };
 	r->io = (struct transport_io){ .kind = TRANSPORT_IO_SEND, .fd = fd,
 				       .buf = (void *)busy_reply, .len = sizeof(busy_reply) - 1,
-				       .done = on_reject_sent, .arg = r };
+				       .done = on_reject_io, .arg = r };
 	if (srv->t->ops->io_submit(srv->t, &r->io) < 0) {
 		close(fd);
 		free(r);
 		return;
 	}
+	r->next = srv->rejects;
+	if (r->next)
+		r->next->pprev = &r->next;
+	r->pprev = &srv->rejects;
+	srv->rejects = r;
 	srv->nrejects++;
 }
 
@@ -469,6 +488,7 @@ int http_server_reconfigure(struct http_server *srv, const struct http_server_co
 uint64_t http_server_tick(struct http_server *srv, uint64_t now)
 {
 	struct timer_node *t;
+	uint64_t next = UINT64_MAX;
 
 	if (srv->accept_retry_us && now >= srv->accept_retry_us) {
 		srv->accept_retry_us = 0;
@@ -483,10 +503,19 @@ uint64_t http_server_tick(struct http_server *srv, uint64_t now)
 		log_event(LOG_INFO, "http.timeout", "client=%s state=%s", c->peer_s, state);
 		http_conn_close(c);
 	}
+	for (struct http_reject *r = srv->rejects; r; r = r->next) {
+		if (r->deadline <= now) {
+			shutdown(r->fd, SHUT_RDWR); /* its pending recv ends, then it goes */
+			r->deadline = UINT64_MAX;
+		}
+		next = r->deadline < next ? r->deadline : next;
+	}
 	t = timer_heap_peek(&srv->timers);
-	if (srv->accept_retry_us && (!t || srv->accept_retry_us < t->deadline))
-		return srv->accept_retry_us;
-	return t ? t->deadline : UINT64_MAX;
+	if (t && t->deadline < next)
+		next = t->deadline;
+	if (srv->accept_retry_us && srv->accept_retry_us < next)
+		next = srv->accept_retry_us;
+	return next;
 }
 
 void http_server_counters(const struct http_server *srv, struct http_counters *out)
@@ -510,6 +539,8 @@ void http_server_free(struct http_server *srv)
 		n = c->next;
 		http_conn_close(c);
 	}
+	for (struct http_reject *r = srv->rejects; r; r = r->next)
+		shutdown(r->fd, SHUT_RDWR);
 	/* Buffers of pending operations belong to the connections: wait for
 	 * the kernel to let go of them (bounded; shutdown wakes them). */
 	while ((srv->conns || srv->plain.armed || srv->tls.armed || srv->nrejects) &&

@@ -76,6 +76,17 @@ struct http_listener {
 	socklen_t peer_len;
 };
 
+/* A connection beyond max_connections: 503, then wait (bounded) for the
+ * client to close first, so its unread request does not turn our close
+ * into a reset that destroys the 503 before it is read. */
+struct http_reject {
+	struct transport_io io;
+	struct http_server *srv;
+	struct http_reject *next, **pprev;
+	int fd;
+	uint64_t deadline;
+};
+
 struct http_server {
 	struct transport *t;
 	struct http_server_config cfg;  /* root, certificate, key: not kept */
@@ -85,6 +96,8 @@ struct http_server {
 	struct http_conn *conns;
 	unsigned nconns;
 	unsigned nrejects;
+	struct http_reject *rejects;
+	char scratch[4096];          /* what rejected clients send, discarded */
 	bool stopping;
 	uint64_t accept_retry_us;
 	struct timer_heap timers;
