@@ -29,7 +29,7 @@ pids=()
 for n in $(seq 0 49); do
 	client "$n" &
 	pids+=($!)
-	BG_PIDS+=($!)
+	BG_PIDS+=("$!")
 done
 peak=0
 deadline=$((SECONDS + 180 * SLOW))

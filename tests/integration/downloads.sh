@@ -72,7 +72,7 @@ n=$((n + 2))
 section "netascii (tftp-hpa -m netascii converts back: the copy is identical)"
 {
 	printf 'DEFAULT menu\nLABEL local\r\n  LOCALBOOT 0\rbare CR, then LF\n\n'
-	for i in $(seq 3000); do printf 'LABEL item%d\n  KERNEL vmlinuz-%d\n  APPEND initrd=i%d\r\n' $i $i $i; done
+	for i in $(seq 3000); do printf 'LABEL item%d\n  KERNEL vmlinuz-%d\n  APPEND initrd=i%d\r\n' "$i" "$i" "$i"; done
 } >"$R/menu.txt"
 in_cli 60 tftp "$SRV_IP" 69 -m netascii -c get menu.txt "$O/menu.txt" >"$WORK/client.log" 2>&1
 check "netascii round trip of a $(stat -c %s "$R/menu.txt")-byte text with LF, CRLF and bare CR" \

@@ -262,7 +262,7 @@ wait_metric() {
 	deadline=$((SECONDS + limit))
 	while :; do
 		v=$(metric "$name")
-		if [ "$v" != missing ] && [ -n "$v" ] && [ "$v" "$op" "$want" ]; then
+		if [ "$v" != missing ] && [ -n "$v" ] && test "$v" "$op" "$want"; then
 			return 0
 		fi
 		if [ $SECONDS -ge $deadline ]; then

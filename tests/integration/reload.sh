@@ -62,7 +62,7 @@ section "a curl transfer of root1's big file runs across the reload"
 ip netns exec "$CLI_NS" curl -sS --tftp-blksize 512 -o "$WORK/curl.out" "tftp://$SRV_IP/big" \
 	>"$WORK/curl.log" 2>&1 &
 curl_pid=$!
-BG_PIDS+=($curl_pid)
+BG_PIDS+=("$curl_pid")
 wait_until 30 sh -c "[ \$(stat -c %s '$WORK/curl.out' 2>/dev/null || echo 0) -ge 1048576 ]" ||
 	bad "curl did not start receiving"
 

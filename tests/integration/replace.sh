@@ -15,7 +15,6 @@ mkfile "$R/initrd" 40M
 mkfile "$WORK/initrd.new" 40M
 mkfile "$R/menu" 100K
 mkfile "$WORK/menu.new" 100K
-old_kernel=$(sha "$R/kernel")
 new_kernel=$(sha "$WORK/kernel.new")
 old_initrd=$(sha "$R/initrd")
 new_initrd=$(sha "$WORK/initrd.new")
@@ -31,7 +30,7 @@ section "curl (blksize 512) mid-transfer, renamed over, tftp-hpa asks again"
 ip netns exec "$CLI_NS" curl -sS --tftp-blksize 512 -o "$WORK/curl.out" "tftp://$SRV_IP/initrd" \
 	>"$WORK/curl.log" 2>&1 &
 curl_pid=$!
-BG_PIDS+=($curl_pid)
+BG_PIDS+=("$curl_pid")
 if wait_until 30 sh -c "[ \$(stat -c %s '$WORK/curl.out' 2>/dev/null || echo 0) -ge 1048576 ]"; then
 	mv "$WORK/initrd.new" "$R/initrd"
 	got=$(stat -c %s "$WORK/curl.out")

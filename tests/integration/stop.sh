@@ -34,7 +34,7 @@ section "SIGINT with a stalled session"
 start_server "$C"
 in_cli 60 "$PY" "$WIRE" --server "$SRV_IP" --slow "$SLOW" hold --name f100m --seconds 30 \
 	>"$WORK/hold.log" 2>&1 &
-BG_PIDS+=($!)
+BG_PIDS+=("$!")
 check "a session is open" wait_metric sessions_active -eq 1 10
 stopped INT "stalled session"
 check "the open session was logged as ended by the shutdown" \
@@ -46,7 +46,7 @@ start_server "$C"
 ip netns exec "$CLI_NS" atftp --option "blksize 512" --option "windowsize 4" -g -r f100m \
 	-l "$WORK/atftp.out" "$SRV_IP" 69 >"$WORK/atftp.log" 2>&1 &
 apid=$!
-BG_PIDS+=($apid)
+BG_PIDS+=("$apid")
 if wait_until 30 sh -c "[ \$(stat -c %s '$WORK/atftp.out' 2>/dev/null || echo 0) -ge 1048576 ]"; then
 	stopped TERM "busy"
 	check "the transfer was logged as ended by the shutdown" \

@@ -37,7 +37,7 @@ kill_mid() {
 	shift
 	ip netns exec "$CLI_NS" "$@" >"$WORK/$what.log" 2>&1 &
 	pid=$!
-	BG_PIDS+=($pid)
+	BG_PIDS+=("$pid")
 	if wait_until 30 sh -c "[ \$(stat -c %s '$out' 2>/dev/null || echo 0) -ge 1048576 ]"; then
 		check "$what is mid-transfer (session counted active)" wait_metric sessions_active -eq 1 5
 		kill -KILL "$pid"
