@@ -77,9 +77,9 @@ sed "s|^listen = .*|listen = 10.200.9.99:69|" "$C" >"$WORK/bad4.conf"
 startup_fails "listen address not on this host" "$WORK/bad4.conf" 'listen|address'
 check "no pxecast left running in the server namespace" test -z "$(ip netns pids "$SRV_NS")"
 
-# REPORTED SERVER BUG (fails until fixed): the listening socket is bound
-# with SO_REUSEADDR, which for UDP lets a second daemon bind the same
-# address and port: it starts "successfully" and steals requests.
+# Regression (fixed in 8100fb4): with SO_REUSEADDR on the listening UDP
+# socket a second daemon could bind the same address and port, start
+# "successfully" and steal every request.
 section "a second pxecast on the same address"
 : >"$SERVER_LOG"
 start_server "$C"

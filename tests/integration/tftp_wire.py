@@ -535,10 +535,10 @@ def scenario_access(a):
               "'%s' content not served" % name)
         m.expect("requests", 1)
     # Every kind of non-regular file is an access violation.
-    # REPORTED SERVER BUG (fails until fixed): open() of a unix socket fails
-    # with ENXIO, which the store maps to STORE_IO, answered ERROR 0 'i/o error'.
+    # Regression (fixed in 8100fb4): open() of a unix socket fails with ENXIO,
+    # which was answered ERROR 0 'i/o error'.
     for name, what in [("nulldev", "character device"), ("fifo", "fifo"),
-                       ("sock", "unix socket; reported bug: answered ERROR 0 'i/o error'")]:
+                       ("sock", "unix socket")]:
         if os.path.lexists(os.path.join(a.root, name)):
             expect_error(srv, "RRQ '%s' (%s)" % (name, what), request(RRQ, name), 2, m, "denied")
             m.expect("requests", 1)

@@ -88,8 +88,8 @@ check "wire: WRQ with tsize 1 KiB (under the cap) is accepted" \
 check "small-tsize intact" same_file "$L/c1k" "$U/small-tsize"
 # up1k up10m sub/in-sub empty b512 at10m raced small-tsize
 expect_eq "uploads_total (successful uploads so far)" 8 "$(fresh_metric uploads)"
-# REPORTED SERVER BUG (fails until fixed): max-upload-size is only compared
-# with the tsize option; an upload without tsize is written past the cap.
+# Regression (fixed in 8100fb4): max-upload-size was only compared with the
+# tsize option; an upload without tsize was written past the cap.
 hpa_put "$L/big25m" big-notsize >"$WORK/c.log" 2>&1
 check "tftp-hpa put of 25 MiB without tsize is refused (nothing under big-notsize)" \
 	test ! -e "$U/big-notsize"

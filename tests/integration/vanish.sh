@@ -64,9 +64,9 @@ check "sessions_active 0" wait_metric sessions_active -eq 0
 expect_eq "transfers_failed_total (the 4 vanished)" 4 "$(fresh_metric transfers_failed)"
 expect_eq "transfers_ok_total" 1 "$(metric transfers_ok)"
 
-# REPORTED SERVER BUG (fails until fixed): max-transfer-seconds is only
-# checked when a retransmission timer expires, so a client that keeps
-# ACKing (slowly, each ACK within retransmit-ms) is never cut off.
+# Regression (fixed in 8100fb4): max-transfer-seconds was only checked when
+# a retransmission timer expired, so a client that kept ACKing (slowly,
+# each ACK within retransmit-ms) was never cut off.
 section "max-transfer-seconds cuts off a slow but live client"
 stop_server TERM
 expect_eq "pxecast exit status after SIGTERM" 0 $?
