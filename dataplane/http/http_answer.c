@@ -35,6 +35,7 @@ static void start_response(struct http_conn *c)
 	c->head_sent = 0;
 	c->bytes_sent = 0;
 	c->to_pipe = 0;
+	c->small_body = 0;
 	c->in_pipe = 0;
 	c->tls_head_queued = false;
 	c->tx_failed = false;
@@ -62,7 +63,7 @@ void http_answer_error(struct http_conn *c, const struct http_request *req, int 
 	count_status(c, status);
 	c->keep_alive = r.keep_alive;
 	r.content_length = (uint64_t)blen;
-	c->head_len = http_response_format(&r, c->head, sizeof(c->head) - sizeof(body));
+	c->head_len = http_response_format(&r, c->head, HTTP_HEAD_CAP - sizeof(body));
 	if (!head_only) {
 		memcpy(c->head + c->head_len, body, (size_t)blen);
 		c->head_len += (size_t)blen;
@@ -153,7 +154,7 @@ void http_answer(struct http_conn *c, const struct http_request *req)
 		r.content_length = r.range.length;
 	}
 	start_response(c);
-	c->head_len = http_response_format(&r, c->head, sizeof(c->head));
+	c->head_len = http_response_format(&r, c->head, HTTP_HEAD_CAP);
 	if (c->head_len == 0) {
 		close(fd);
 		http_answer_error(c, req, 500);
@@ -165,7 +166,10 @@ void http_answer(struct http_conn *c, const struct http_request *req)
 	    r.range.length > 0) {
 		c->file_fd = fd;
 		c->file_off = (int64_t)r.range.start;
-		c->to_pipe = r.range.length;
+		if (r.range.length <= HTTP_SMALL_BODY)
+			c->small_body = (uint32_t)r.range.length;
+		else
+			c->to_pipe = r.range.length;
 	} else {
 		close(fd);
 	}

@@ -14,6 +14,10 @@
 
 #define HTTP_IN_CAP (HTTP_MAX_HEAD + 4096) /* a head plus pipelined bytes */
 #define HTTP_HEAD_CAP 768                   /* response head + short error body */
+/* Bodies up to this size are read into the head buffer and leave with the
+ * head in one send: splice runs in io_uring's worker threads, and for a
+ * few KiB (iPXE scripts, configs) that handoff costs more than the copy. */
+#define HTTP_SMALL_BODY 16384
 #define HTTP_TLS_RECV 16709                 /* one TLS record */
 #define HTTP_TLS_PLAIN 65536                /* file bytes read per TLS step */
 #define HTTP_TLS_OUT (HTTP_TLS_PLAIN + 4096) /* their records */
@@ -47,7 +51,8 @@ struct http_conn {
 	struct transport_io tx_io, splice_in, splice_out;
 	unsigned tx_inflight;
 	bool tx_failed;
-	char head[HTTP_HEAD_CAP];
+	char head[HTTP_HEAD_CAP + HTTP_SMALL_BODY];
+	uint32_t small_body;         /* bytes to read after the head, then send */
 	size_t head_len, head_sent;
 	int file_fd;                 /* body source, -1: none */
 	int pipe[2];                 /* file -> pipe -> socket, made on first use */

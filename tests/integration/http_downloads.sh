@@ -12,6 +12,8 @@ mkfile "$WORK/root/boot/vmlinuz" 3M
 echo "hello" >"$WORK/root/boot/hello.txt"
 mkfile "$WORK/root/EFI/BOOT/BOOTX64.EFI" 700K
 : >"$WORK/root/empty"
+mkfile "$WORK/root/boot/small.cfg" 10K
+mkfile "$WORK/root/boot/edge.bin" 16385
 ln -s /etc "$WORK/root/escape"
 TLS=
 if command -v openssl >/dev/null; then
@@ -42,6 +44,8 @@ section "GET and HEAD"
 check "GET 48 MiB file, same bytes" fetch_same boot/big.bin
 check "GET 3 MiB file, same bytes" fetch_same boot/vmlinuz
 check "GET empty file" fetch_same empty
+check "GET 10 KiB file (sent with its head), same bytes" fetch_same boot/small.cfg
+check "GET 16 KiB + 1 file (spliced), same bytes" fetch_same boot/edge.bin
 hdr=$(in_cli 10 curl -sfI "$U/boot/vmlinuz" | tr -d '\r')
 expect_eq "HEAD Content-Length" "Content-Length: 3145728" "$(grep -i '^content-length' <<<"$hdr")"
 expect_eq "HEAD Accept-Ranges" "Accept-Ranges: bytes" "$(grep -i '^accept-ranges' <<<"$hdr")"
