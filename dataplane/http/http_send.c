@@ -88,10 +88,14 @@ static int submit(struct http_conn *c, struct transport_io *io)
 {
 	int ret = http_conn_submit(c, io);
 
-	if (ret == 0)
+	if (ret == 0) {
 		c->tx_inflight++;
-	else
+	} else {
+		/* Nothing will complete to call us again, and our callers still
+		 * hold c: let the next tick close it. */
 		c->tx_failed = true;
+		http_conn_set_deadline(c, 0);
+	}
 	return ret;
 }
 
@@ -249,7 +253,4 @@ void http_conn_send(struct http_conn *c)
 		send_tls(c);
 	else if (c->responding)
 		send_plain(c);
-	/* A step that could not be queued: nothing will call us again. */
-	if (!c->closing && c->tx_failed && !c->tx_inflight)
-		http_conn_close(c);
 }

@@ -129,8 +129,10 @@ static int conn_tls_pull(struct http_conn *c)
 		return -1;
 	}
 	c->in_len += (size_t)n;
-	/* Handshake messages produced by the read must leave. */
-	http_conn_send(c);
+	/* Handshake messages produced by the read must leave. Not responding,
+	 * so this only queues a send: c stays valid. */
+	if (!c->tx_failed)
+		http_conn_send(c);
 	return n > 0;
 }
 
@@ -252,7 +254,10 @@ static void conn_process(struct http_conn *c)
 			consume(c, req.head_len);
 		}
 		http_parser_init(&c->parser);
+		/* May end the response and free c: the next request is started
+		 * by http_conn_response_done, not by this loop. */
 		http_conn_send(c);
+		return;
 	}
 }
 
