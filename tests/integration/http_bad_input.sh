@@ -11,6 +11,7 @@ setup_net 32
 
 mkdir -p "$WORK/root/boot" "$WORK/www/boot"
 echo "hello" >"$WORK/www/boot/hello.txt"
+mkfile "$WORK/www/boot/big.bin" 20M
 echo "tftp tree, not this one" >"$WORK/root/boot/hello.txt"
 ln -s /etc "$WORK/www/escape"
 base_config "$WORK/pxecast.conf"
@@ -48,7 +49,9 @@ hwire 30 --limit 3 slowloris &
 slow_pid=$!
 hwire 30 --limit 4 idle
 wait "$slow_pid"
-check "timeouts counted" wait_metric pxecast_http_timeouts_total -ge 2
+hwire 40 --limit 4 stall
+check "the stalled send was the one cut off" wait_log 'event=http.timeout client=[0-9.:]+ state=send' 1
+check "timeouts counted" wait_metric pxecast_http_timeouts_total -ge 3
 
 section "max-connections"
 hwire 30 maxconn 8
@@ -58,4 +61,11 @@ section "still serving"
 expect_eq "GET after all of that" hello "$(in_cli 10 curl -sf "http://$SRV_IP:8080/boot/hello.txt")"
 check "no 500 answered" bash -c "! grep -q 'status=500' '$SERVER_LOG'"
 check "every connection closed" wait_metric pxecast_http_connections_active -eq 0
+
+section "reload"
+sed -i "s|^root = $WORK/www\$|root = $WORK/root|" "$WORK/pxecast.conf"
+kill -HUP "$SERVER_PID"
+check "reload accepted" wait_log 'event=config.reload result=ok' 1
+expect_eq "the new root is served after SIGHUP" "tftp tree, not this one" \
+	"$(in_cli 10 curl -sf "http://$SRV_IP:8080/boot/hello.txt")"
 finish

@@ -10,6 +10,7 @@ CASESET: bad        every malformed/hostile request, one connection each
          slowloris  a head trickled one byte a second is cut off
          idle       a silent connection is closed after the idle timeout
          maxconn N  connection N+1 gets 503 while N are open
+         stall      a reader that stops is cut off after the idle timeout
 """
 import argparse
 import socket
@@ -173,6 +174,30 @@ def run_idle():
            f"after {took:.1f}s" if data == b"" else "still open")
 
 
+def run_stall():
+    """A client that asks for a large file and never reads is cut off
+    once the send has made no progress for the idle timeout."""
+    s = connect()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.sendall(get(b"/boot/big.bin"))
+    time.sleep(ARGS.limit * ARGS.slow + 3)
+    s.settimeout(5)
+    got, closed = 0, False
+    try:
+        while True:
+            b = s.recv(1 << 20)
+            if not b:
+                closed = True
+                break
+            got += len(b)
+    except ConnectionResetError:
+        closed = True
+    except socket.timeout:
+        pass
+    s.close()
+    report(closed and got < 20 << 20, "stalled reader cut off", f"{got} bytes, then closed" if closed else "still open")
+
+
 def run_maxconn(n):
     held = [connect() for _ in range(n)]
     time.sleep(0.3 * ARGS.slow)
@@ -196,7 +221,7 @@ def main():
     ap.add_argument("n", nargs="?", type=int, default=4)
     ARGS = ap.parse_args()
     {"bad": run_bad, "slowloris": run_slowloris, "idle": run_idle,
-     "maxconn": lambda: run_maxconn(ARGS.n)}[ARGS.caseset]()
+     "maxconn": lambda: run_maxconn(ARGS.n), "stall": run_stall}[ARGS.caseset]()
     return 1 if FAILS else 0
 
 
