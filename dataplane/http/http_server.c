@@ -212,7 +212,11 @@ static void conn_process(struct http_conn *c)
 			if (got > 0)
 				continue;
 			now = transport_now_us();
-			if (c->in_len == 0 && !c->discard && c->head_start_us == 0)
+			/* A TLS handshake is held to the head's deadline, from
+			 * the connection's start: it is slowloris's other door. */
+			if (c->ssl && !http_tls_handshake_done(c->ssl))
+				http_conn_set_deadline(c, c->start_us + c->srv->cfg.header_timeout_us);
+			else if (c->in_len == 0 && !c->discard && c->head_start_us == 0)
 				http_conn_set_deadline(c, now + c->srv->cfg.idle_timeout_us);
 			conn_recv(c);
 			return;
@@ -333,6 +337,7 @@ static void conn_start(struct http_listener *l, int fd)
 	c->file_fd = -1;
 	c->pipe[0] = c->pipe[1] = -1;
 	c->timer.deadline = UINT64_MAX;
+	c->start_us = transport_now_us();
 	snprintf(c->peer_s, sizeof(c->peer_s), "%s:%u", inet_ntoa(l->peer.sin_addr),
 		 ntohs(l->peer.sin_port));
 	http_parser_init(&c->parser);

@@ -42,6 +42,7 @@ struct http_conn {
 	/* receiving */
 	struct transport_io rx_io;
 	struct http_parser parser;
+	uint64_t start_us;           /* accepted */
 	uint64_t head_start_us;      /* first byte of the head being received */
 	uint64_t discard;            /* request body bytes still to skip */
 	size_t in_len;

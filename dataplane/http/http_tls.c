@@ -58,6 +58,11 @@ void http_tls_conn_free(struct ssl_st *ssl)
 	SSL_free(ssl);
 }
 
+int http_tls_handshake_done(const struct ssl_st *ssl)
+{
+	return SSL_is_init_finished(ssl);
+}
+
 int http_tls_feed(struct ssl_st *ssl, const void *buf, size_t len)
 {
 	return BIO_write(SSL_get_rbio(ssl), buf, (int)len) == (int)len ? 0 : -1;

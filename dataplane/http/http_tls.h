@@ -18,6 +18,8 @@ void http_tls_ctx_free(struct ssl_ctx_st *ctx);
 struct ssl_st *http_tls_conn_new(struct ssl_ctx_st *ctx);
 void http_tls_conn_free(struct ssl_st *ssl);
 
+/* Whether the handshake has completed. */
+int http_tls_handshake_done(const struct ssl_st *ssl);
 /* Ciphertext received from the peer. -1 on failure. */
 int http_tls_feed(struct ssl_st *ssl, const void *buf, size_t len);
 /* Plaintext into buf (handshake steps as needed): > 0 bytes, 0 when more

@@ -25,6 +25,7 @@ base_config "$WORK/pxecast.conf"
 {
 	echo "[http]"
 	echo "listen = $SRV_IP:80"
+	echo "header-timeout = 3"
 	if [ -n "$TLS" ]; then
 		echo "https-listen = $SRV_IP:443"
 		echo "certificate = $WORK/cert.pem"
@@ -117,6 +118,10 @@ if [ -n "$TLS" ]; then
 	expect_eq "HTTPS 404" 404 "$(in_cli 10 curl -sk -o /dev/null -w '%{http_code}' "$S/nope")"
 	out=$(in_cli 20 curl -skv -o /dev/null -o /dev/null "$S/boot/hello.txt" "$S/boot/vmlinuz" 2>&1)
 	expect_eq "HTTPS keep-alive" 1 "$(grep -c 'Re-using existing connection' <<<"$out")"
+	if [ -n "$PY" ]; then
+		line=$(in_cli 20 "$PY" "$HERE/http_wire.py" --server "$SRV_IP" --port 443 --slow "$SLOW" --limit 3 idle)
+		check "a silent TLS client is cut off at the header timeout: $line" test "${line%% *}" = ok
+	fi
 	expect_eq "plain HTTP on the TLS port is refused" 000 \
 		"$(in_cli 10 curl -s -o /dev/null -w '%{http_code}' "http://$SRV_IP:443/boot/hello.txt")"
 else
