@@ -7,7 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 build=(build-essential meson ninja-build pkg-config liburing-dev libssl-dev zlib1g-dev
        libcmocka-dev iproute2 curl atftp)
-test=(clang libclang-rt-14-dev tftp-hpa python3 xorriso genisoimage)
+test=(clang libclang-rt-14-dev tftp-hpa python3 xorriso genisoimage openssl)
 
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test[@]}")
