@@ -120,6 +120,7 @@ static void write_metrics(const struct daemon *d)
 	M("tftp_sessions_active", c.sessions_active);
 	M("tftp_transfers_ok_total", c.transfers_ok);
 	M("tftp_transfers_failed_total", c.transfers_failed);
+	M("tftp_size_probes_total", c.size_probes);
 	M("tftp_bytes_sent_total", c.bytes_sent);
 	M("tftp_dropped_short_total", c.dropped_short);
 	M("tftp_bad_requests_total", c.bad_requests);

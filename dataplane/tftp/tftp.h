@@ -196,6 +196,9 @@ uint64_t tftp_session_deadline(const struct tftp_session *s); /* UINT64_MAX: non
 enum tftp_state tftp_session_state(const struct tftp_session *s);
 enum tftp_end_reason tftp_session_end_reason(const struct tftp_session *s);
 uint64_t tftp_session_bytes(const struct tftp_session *s);  /* acknowledged payload */
+/* The client read the OACK and ended with error 8 before any data: the
+ * tsize probe UEFI firmware makes before every download. */
+bool tftp_session_was_probe(const struct tftp_session *s);
 const struct tftp_params *tftp_session_params(const struct tftp_session *s);
 const char *tftp_end_reason_name(enum tftp_end_reason r);
 
@@ -220,6 +223,7 @@ struct tftp_counters {
 	uint64_t sessions_active;
 	uint64_t transfers_ok;
 	uint64_t transfers_failed;
+	uint64_t size_probes;       /* OACK read, then error 8 (UEFI tsize query) */
 	uint64_t bytes_sent;
 	uint64_t dropped_short;     /* 0-1 byte datagrams */
 	uint64_t bad_requests;      /* malformed, answered with ERROR */

@@ -208,14 +208,18 @@ static void session_end(struct session *s)
 	double secs = (double)(transport_now_us() - s->started_us) / 1e6;
 	char client[32];
 
+	bool probe = tftp_session_was_probe(s->eng);
+
 	format_addr(client, sizeof(client), &s->peer);
-	log_event(r == TFTP_END_OK ? LOG_INFO : LOG_WARN, "tftp.done",
+	log_event(r == TFTP_END_OK || probe ? LOG_INFO : LOG_WARN, "tftp.done",
 		  "client=%s file=%s dir=%s bytes=%llu seconds=%.3f rate_mbps=%.1f blksize=%u "
 		  "windowsize=%u result=%s",
 		  client, s->name, s->is_write ? "upload" : "download", (unsigned long long)bytes,
 		  secs, secs > 0 ? (double)bytes / secs / 1e6 : 0.0, p->blksize, p->windowsize,
-		  r == TFTP_END_NONE ? "shutdown" : tftp_end_reason_name(r));
-	if (r == TFTP_END_OK)
+		  r == TFTP_END_NONE ? "shutdown" : probe ? "size-probe" : tftp_end_reason_name(r));
+	if (probe)
+		srv->c.size_probes++;
+	else if (r == TFTP_END_OK)
 		srv->c.transfers_ok++;
 	else
 		srv->c.transfers_failed++;

@@ -21,6 +21,7 @@ struct tftp_session {
 	uint32_t rto_ms;
 	unsigned retries;
 	uint64_t bytes;
+	uint16_t peer_error;   /* code of an ERROR the client sent */
 
 	uint8_t oack[TFTP_OACK_MAX];
 	size_t oack_len;
@@ -248,8 +249,10 @@ void tftp_session_input(struct tftp_session *s, uint64_t now_us, const uint8_t *
 		return;
 	op = get16(pkt);
 	if (op == TFTP_ERROR) {
-		if (s->state == TFTP_STATE_RUNNING)
+		if (s->state == TFTP_STATE_RUNNING) {
+			s->peer_error = get16(pkt + 2);
 			finish(s, TFTP_STATE_FAILED, TFTP_END_PEER_ERROR);
+		}
 		return;
 	}
 	if (!s->is_write && op == TFTP_ACK && s->state == TFTP_STATE_RUNNING)
@@ -311,6 +314,12 @@ enum tftp_state tftp_session_state(const struct tftp_session *s)
 enum tftp_end_reason tftp_session_end_reason(const struct tftp_session *s)
 {
 	return s->reason;
+}
+
+bool tftp_session_was_probe(const struct tftp_session *s)
+{
+	return s->reason == TFTP_END_PEER_ERROR && s->peer_error == TFTP_ERR_OPTION &&
+	       s->bytes == 0;
 }
 
 uint64_t tftp_session_bytes(const struct tftp_session *s)

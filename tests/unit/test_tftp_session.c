@@ -255,6 +255,15 @@ static void test_tsize_probe_abort(void **state)
 	assert_int_equal(tftp_session_state(s), TFTP_STATE_FAILED);
 	assert_int_equal(tftp_session_end_reason(s), TFTP_END_PEER_ERROR);
 	assert_int_equal(tftp_session_deadline(s), UINT64_MAX);
+	assert_true(tftp_session_was_probe(s));
+	tftp_session_free(s);
+	/* An error 8 after data has flowed is a failure, not a probe. */
+	s = tftp_session_new(false, &p, 5000, &timing);
+	tftp_session_start(s, 0, oack, sizeof(oack) - 1, &out);
+	ack(s, 10, 0, &out);
+	ack(s, 20, 1, &out);
+	tftp_session_input(s, 30, err8, sizeof(err8), &out);
+	assert_false(tftp_session_was_probe(s));
 	tftp_session_free(s);
 }
 
