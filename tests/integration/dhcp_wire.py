@@ -271,7 +271,7 @@ def sc_proxy(a, link):
     vendor = "PXEClient:Arch:00007:UNDI:003016"
     xid = random.getrandbits(32)
     replies = exchange(link, mac, build(DISCOVER, mac, xid, pxe_opts(7, vendor)), {OFFER}, xid,
-                       timeout=3.0, collect=True)
+                       timeout=5.0, collect=True)  # dnsmasq pings for ~3 s first
     owner = [m for m in replies if m["yiaddr"] != b"\0" * 4]
     proxy = [m for m in replies if m["yiaddr"] == b"\0" * 4]
     check(len(owner) >= 1, "an address OFFER from the address owner")
@@ -313,8 +313,9 @@ def sc_proxy(a, link):
 
 
 def sc_load(a, link):
-    """Fresh MACs doing DORA as fast as the server answers, pipelined; every
-    ACK is appended to --record (mac ip) and flushed at once."""
+    """--macs machines doing DORA over and over as fast as the server
+    answers, pipelined; every ACK is appended to --record (mac ip) and
+    flushed at once."""
     rec = open(a.record, "a")
     end = time.monotonic() + a.seconds
     window, nxt = {}, 0  # xid -> [mac, phase, sent_at, offer]
@@ -323,7 +324,7 @@ def sc_load(a, link):
     opts = [(55, bytes([1, 3]))]
     while time.monotonic() < end:
         while len(window) < a.window:
-            mac = fresh_mac(nxt, base)
+            mac = fresh_mac(nxt % a.macs, base)
             nxt += 1
             xid = random.getrandbits(32)
             link.send(mac, build(DISCOVER, mac, xid, opts))
@@ -347,31 +348,34 @@ def sc_load(a, link):
 
 
 def sc_verify(a, link):
-    """Every recorded lease is served again: INIT-REBOOT REQUEST for it."""
-    rows = [l.split() for l in open(a.record) if l.strip()]
+    """Every recorded lease is served again: INIT-REBOOT REQUEST for it,
+    a window of them at a time, each retried a few times."""
     last = {}
-    for mac, ip in rows:
-        last[mac] = ip
-    bad = []
-    pending = {}
-    for mac, ip in last.items():
-        xid = random.getrandbits(32)
-        pending[xid] = (bytes.fromhex(mac.replace(":", "")), ip)
-    for attempt in range(4):
-        if not pending:
-            break
-        for xid, (mac, ip) in pending.items():
+    for line in open(a.record):
+        if line.strip():
+            mac, ip = line.split()
+            last[mac] = ip
+    todo = [(bytes.fromhex(m.replace(":", "")), ip, 0) for m, ip in last.items()]
+    window, bad = {}, []  # xid -> (mac, ip, tries, sent_at)
+    while todo or window:
+        while todo and len(window) < a.window:
+            mac, ip, tries = todo.pop()
+            xid = random.getrandbits(32)
             link.send(mac, build(REQUEST, mac, xid, [(50, socket.inet_aton(ip))]))
-        deadline = time.monotonic() + 2.0 * SLOW
-        while pending:
-            m = link.recv(deadline)
-            if m is None:
-                break
-            if m["xid"] in pending:
-                mac, ip = pending.pop(m["xid"])
-                if m["type"] != ACK or ip_text(m["yiaddr"]) != ip:
-                    bad.append("%s %s -> %s" % (mac_text(mac), ip, "NAK" if m["type"] == NAK else ip_text(m["yiaddr"])))
-    bad += ["%s %s -> no answer" % (mac_text(m), ip) for m, ip in pending.values()]
+            window[xid] = (mac, ip, tries + 1, time.monotonic())
+        m = link.recv(time.monotonic() + 0.05)
+        if m and m["xid"] in window:
+            mac, ip, _, _ = window.pop(m["xid"])
+            if m["type"] != ACK or ip_text(m["yiaddr"]) != ip:
+                bad.append("%s %s -> %s" % (mac_text(mac), ip,
+                                            "NAK" if m["type"] == NAK else ip_text(m["yiaddr"])))
+        now = time.monotonic()
+        for xid in [x for x, w in window.items() if now - w[3] > 1.0 * SLOW]:
+            mac, ip, tries, _ = window.pop(xid)
+            if tries < 4:
+                todo.append((mac, ip, tries))
+            else:
+                bad.append("%s %s -> no answer" % (mac_text(mac), ip))
     check(not bad, "%d recorded leases ACKed again with the same address%s" %
           (len(last), "" if not bad else ": " + ", ".join(bad[:5])))
 
@@ -392,6 +396,7 @@ def main():
     p.add_argument("--record", default="")
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--window", type=int, default=16)
+    p.add_argument("--macs", type=int, default=4000)
     a = p.parse_args()
     SLOW = a.slow
     scenarios = {"boot": sc_boot, "many": sc_many, "link": sc_link, "proxy": sc_proxy,
