@@ -46,6 +46,9 @@ struct transport_udp_opts {
 	struct net_addr bind;
 	unsigned flags;
 	const char *device; /* with TRANSPORT_BIND_DEVICE */
+	unsigned rcvbuf;    /* receive buffer bytes; 0: the system default. It
+			     * absorbs bursts while the loop is busy (a journal
+			     * sync), beyond net.core.rmem_max when privileged */
 	transport_recv_fn on_recv;
 	void *ctx;
 };

@@ -127,6 +127,9 @@ static int uring_udp_open(struct transport *t, const struct transport_udp_opts *
 	if ((o->flags & TRANSPORT_BROADCAST) &&
 	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0)
 		goto fail;
+	if (o->rcvbuf > 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &o->rcvbuf, sizeof(o->rcvbuf)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &o->rcvbuf, sizeof(o->rcvbuf));
 	if ((o->flags & TRANSPORT_BIND_DEVICE) && o->device &&
 	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o->device,
 		       (socklen_t)strlen(o->device) + 1) < 0)

@@ -24,6 +24,9 @@
 #define JOURNAL_QUEUE_BYTES (1u << 20) /* ~13000 rows per loop turn */
 #define JOURNAL_LOAD_MAX (256u << 20)
 #define CLOCK_RESYNC_US (60u * 1000000u)
+/* Requests keep arriving while the loop waits for fdatasync: room for a
+ * few thousand of them in the kernel rather than drops. */
+#define SOCKET_RCVBUF (8u << 20)
 
 /* A reply travelling through the transport; recycled when its send ends. */
 struct out_slot {
@@ -253,6 +256,7 @@ struct dhcp_service *dhcp_service_new(struct transport *t, const struct dhcp_ser
 	struct dhcp_service *s = calloc(1, sizeof(*s));
 	struct transport_udp_opts uo = {
 		.flags = TRANSPORT_BROADCAST | TRANSPORT_REUSEADDR,
+		.rcvbuf = SOCKET_RCVBUF,
 		.on_recv = on_recv,
 	};
 	int err;
