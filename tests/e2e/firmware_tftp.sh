@@ -5,32 +5,33 @@
 #         probes tsize, aborts with error 8, downloads snponly.efi with its
 #         blksize/windowsize, and the chained iPXE fetches a script and a
 #         20 MiB file.
-# DHCP comes from dnsmasq (address only, --port=0) until pxecast's own DHCP
-# takes over in the e2e suite of the HTTP issue. Everything lives in one
-# network namespace with a tap device, removed at exit.
+# DHCP and TFTP both come from pxecast: the firmware's DHCP picks the boot
+# file by architecture (EDK2: arch 7 -> snponly.efi) and iPXE's user class
+# gets the script URL. Everything lives in one network namespace with a tap
+# device, removed at exit.
 #   usage: firmware_tftp.sh PXECAST bios|uefi
 set -u
 pxecast=$1 mode=$2
 slow=${PXC_SLOW:-1}
 
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-for tool in qemu-system-x86_64 dnsmasq ip; do
+for tool in qemu-system-x86_64 ip; do
 	command -v $tool >/dev/null || { echo "SKIP: $tool missing"; exit 77; }
 done
 for f in /usr/lib/ipxe/snponly.efi /usr/share/OVMF/OVMF_CODE_4M.fd /usr/lib/ipxe/qemu/efi-e1000.rom; do
 	[ -f $f ] || { echo "SKIP: $f missing (ipxe, ovmf, ipxe-qemu)"; exit 77; }
 done
 
-ns=pxce2e$$ work=$(mktemp -d) qp= pp= dp=
+ns=pxce2e$$ work=$(mktemp -d) qp= pp=
 cleanup() {
-	for p in $qp $pp $dp; do kill "$p" 2>/dev/null; done
+	for p in $qp $pp; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	ip netns del $ns 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- serial"; tr -d '\r' < $work/serial.log | tail -30;
-	echo "--- pxecast"; cat $work/pxecast.log; echo "--- dnsmasq"; tail -20 $work/dnsmasq.log; exit 1; }
+	echo "--- pxecast"; cat $work/pxecast.log; exit 1; }
 
 ip netns add $ns
 ip -n $ns link set lo up
@@ -43,13 +44,25 @@ cp /usr/lib/ipxe/snponly.efi $work/root/
 head -c 20M /dev/urandom > $work/root/big.bin
 printf '#!ipxe\necho PXECAST-SCRIPT-OK ${net0/mac}\nimgfetch tftp://10.220.0.1/big.bin && echo PXECAST-FETCH-OK\n' \
 	> $work/root/hello.ipxe
-ip netns exec $ns "$pxecast" serve --tftp-root $work/root --listen 10.220.0.1:69 2> $work/pxecast.log &
+cat > $work/pxecast.conf <<CONF
+[tftp]
+root = $work/root
+listen = 10.220.0.1:69
+
+[dhcp]
+lease-file = $work/leases
+
+[subnet e2e]
+network = 10.220.0.0/24
+pool = 10.220.0.50 - 10.220.0.99
+interface = tap0
+
+[boot]
+efi64 = snponly.efi
+ipxe = tftp://10.220.0.1/hello.ipxe
+CONF
+ip netns exec $ns "$pxecast" serve --config $work/pxecast.conf 2> $work/pxecast.log &
 pp=$!
-ip netns exec $ns dnsmasq --keep-in-foreground --port=0 --conf-file=/dev/null --pid-file= \
-	--interface=tap0 --bind-interfaces --dhcp-range=10.220.0.50,10.220.0.99,1h \
-	--dhcp-userclass=set:ipxe,iPXE --dhcp-boot=tag:ipxe,hello.ipxe,,10.220.0.1 \
-	--dhcp-boot=tag:!ipxe,snponly.efi,,10.220.0.1 --log-facility=$work/dnsmasq.log 2>>$work/dnsmasq.log &
-dp=$!
 for _ in $(seq 50); do grep -q daemon.ready $work/pxecast.log 2>/dev/null && break; sleep 0.1; done
 grep -q daemon.ready $work/pxecast.log || fail "pxecast did not start"
 
@@ -80,6 +93,9 @@ echo "ok  firmware ran hello.ipxe and fetched 20 MiB over TFTP"
 grep -q 'file=big.bin dir=download bytes=20971520 .* result=ok' $work/pxecast.log ||
 	fail "pxecast did not log a complete big.bin transfer"
 echo "ok  pxecast logged the complete transfer"
+mac=$([ "$mode" = bios ] && echo 52:54:00:e2:e0:01 || echo 52:54:00:e2:e0:02)
+grep -q "bound $mac 10.220.0." $work/leases || fail "no lease for $mac in the journal"
+echo "ok  pxecast's DHCP leased $(grep -o "bound $mac [0-9.]*" $work/leases | tail -1 | cut -d' ' -f3) to $mac (journal)"
 if [ "$mode" = uefi ]; then
 	# EDK2 PxeBcDxe: a tsize probe ended by the client, then the real download.
 	grep -q 'file=snponly.efi .*result=size-probe' $work/pxecast.log ||
