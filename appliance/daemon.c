@@ -164,13 +164,15 @@ static void reload(struct daemon *d, const char *path, void (*reapply)(struct co
 	if (next.tftp.listen_ip != d->cfg.tftp.listen_ip ||
 	    next.tftp.listen_port != d->cfg.tftp.listen_port)
 		log_event(LOG_WARN, "config.reload", "note=\"listen address changes need a restart\"");
-	if (strcmp(next.tftp_root, d->cfg.tftp_root) && store_set_root(d->store, next.tftp_root) < 0) {
+	/* Without TFTP (a DHCP-only daemon) there is no store or server to reconfigure. */
+	if (d->store && strcmp(next.tftp_root, d->cfg.tftp_root) &&
+	    store_set_root(d->store, next.tftp_root) < 0) {
 		log_event(LOG_ERR, "config.reload", "result=rejected error=\"cannot open root %s\"",
 			  next.tftp_root);
 		return;
 	}
 	next.tftp.upload_dir = next.tftp_upload_dir[0] ? next.tftp_upload_dir : NULL;
-	if (tftp_server_reconfigure(d->tftp, &next.tftp) < 0) {
+	if (d->tftp && tftp_server_reconfigure(d->tftp, &next.tftp) < 0) {
 		log_event(LOG_ERR, "config.reload", "result=rejected error=\"cannot open upload-dir\"");
 		return;
 	}
