@@ -191,6 +191,25 @@ static void test_dhcp_sections(void **state)
 	assert_null(c.dhcp);
 }
 
+/* What the parser fills is what the engine accepts. */
+static void test_dhcp_engine_accepts(void **state)
+{
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+	struct dhcp_leases *l;
+	struct dhcp_server *s;
+
+	(void)state;
+	assert_int_equal(parse(dhcp_full, &c, err), 0);
+	l = dhcp_leases_create(1024, 1 << 16);
+	assert_non_null(l);
+	s = dhcp_server_create(&c.dhcp->engine, l);
+	assert_non_null(s);
+	dhcp_server_destroy(s);
+	dhcp_leases_destroy(l);
+	config_free(&c);
+}
+
 static const struct {
 	const char *text;
 	const char *error;
@@ -359,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_nul_and_long_lines),
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_dhcp_sections),
+		cmocka_unit_test(test_dhcp_engine_accepts),
 		cmocka_unit_test(test_dhcp_errors),
 		cmocka_unit_test(test_dhcp_validate),
 		cmocka_unit_test(test_http_section),
