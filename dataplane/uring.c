@@ -313,7 +313,8 @@ static int arp_learn(int fd, int ifindex, uint32_t ip, const uint8_t *lladdr, ui
 	struct sockaddr_in *pa = (struct sockaddr_in *)&req.arp_pa;
 
 	memset(&req, 0, sizeof(req));
-	if (len == 0 || len > sizeof(req.arp_ha.sa_data) || !if_indextoname((unsigned)ifindex, req.arp_dev))
+	if (len == 0 || len > sizeof(req.arp_ha.sa_data) ||
+	    !if_indextoname((unsigned)ifindex, req.arp_dev))
 		return -EINVAL;
 	pa->sin_family = AF_INET;
 	pa->sin_addr.s_addr = ip;
