@@ -222,46 +222,77 @@ static void op_put(struct uring_transport *u, struct send_op *op)
 	u->free_ops = op;
 }
 
-static int uring_udp_send(struct transport *t, int sock, const struct net_addr *to,
-			  const struct iovec *iov, unsigned iovcnt, unsigned segment,
-			  transport_done_fn done, void *arg)
+/* Both send flavours: an op holding the message until its CQE, one
+ * optional control message, then one sendmsg SQE. */
+static struct send_op *send_prepare(struct uring_transport *u, int sock, const struct net_addr *to,
+				    const struct iovec *iov, unsigned iovcnt, int *err)
 {
-	struct uring_transport *u = (struct uring_transport *)t;
-	struct io_uring_sqe *sqe;
 	struct send_op *op;
 
+	*err = -EBADF;
 	if (sock < 0 || (unsigned)sock >= u->nsocks || !u->socks[sock].open || iovcnt == 0 ||
 	    iovcnt > 1024)
-		return -EBADF;
+		return NULL;
+	*err = -ENOMEM;
 	op = op_get(u, iovcnt);
 	if (!op)
-		return -ENOMEM;
-	sqe = get_sqe(u);
-	if (!sqe) {
-		op_put(u, op);
-		return -EBUSY;
-	}
+		return NULL;
 	memcpy(op->iov, iov, iovcnt * sizeof(*iov));
 	op->to = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = to->port,
 				       .sin_addr.s_addr = to->ip };
 	op->msg = (struct msghdr){ .msg_name = &op->to, .msg_namelen = sizeof(op->to),
 				   .msg_iov = op->iov, .msg_iovlen = iovcnt };
-	if (segment && u->gso) {
-		struct cmsghdr *cm = (struct cmsghdr *)op->cmsg.buf;
-		uint16_t seg = (uint16_t)segment;
+	return op;
+}
 
-		op->msg.msg_control = op->cmsg.buf;
-		op->msg.msg_controllen = CMSG_SPACE(sizeof(seg));
-		cm->cmsg_level = SOL_UDP;
-		cm->cmsg_type = UDP_SEGMENT;
-		cm->cmsg_len = CMSG_LEN(sizeof(seg));
-		memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+_Static_assert(CMSG_SPACE(sizeof(struct in_pktinfo)) <= sizeof(((struct send_op *)0)->cmsg.buf),
+	       "send_op cmsg buffer too small");
+
+static void send_set_cmsg(struct send_op *op, int level, int type, const void *data, size_t len)
+{
+	struct cmsghdr *cm = (struct cmsghdr *)op->cmsg.buf;
+
+	memset(op->cmsg.buf, 0, sizeof(op->cmsg.buf));
+	op->msg.msg_control = op->cmsg.buf;
+	op->msg.msg_controllen = CMSG_SPACE(len);
+	cm->cmsg_level = level;
+	cm->cmsg_type = type;
+	cm->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(cm), data, len);
+}
+
+static int send_queue(struct uring_transport *u, int sock, struct send_op *op,
+		      transport_done_fn done, void *arg)
+{
+	struct io_uring_sqe *sqe = get_sqe(u);
+
+	if (!sqe) {
+		op_put(u, op);
+		return -EBUSY;
 	}
 	op->done = done;
 	op->arg = arg;
 	io_uring_prep_sendmsg(sqe, u->socks[sock].fd, &op->msg, 0);
 	io_uring_sqe_set_data(sqe, op);
 	return 0;
+}
+
+static int uring_udp_send(struct transport *t, int sock, const struct net_addr *to,
+			  const struct iovec *iov, unsigned iovcnt, unsigned segment,
+			  transport_done_fn done, void *arg)
+{
+	struct uring_transport *u = (struct uring_transport *)t;
+	int err;
+	struct send_op *op = send_prepare(u, sock, to, iov, iovcnt, &err);
+
+	if (!op)
+		return err;
+	if (segment && u->gso) {
+		uint16_t seg = (uint16_t)segment;
+
+		send_set_cmsg(op, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg));
+	}
+	return send_queue(u, sock, op, done, arg);
 }
 
 static int uring_io_submit(struct transport *t, struct transport_io *io)
@@ -330,48 +361,26 @@ static int uring_udp_send_opts(struct transport *t, int sock, const struct trans
 {
 	struct uring_transport *u = (struct uring_transport *)t;
 	struct net_addr to = o->to;
-	struct io_uring_sqe *sqe;
 	struct send_op *op;
+	int err;
 
-	if (sock < 0 || (unsigned)sock >= u->nsocks || !u->socks[sock].open || iovcnt == 0 ||
-	    iovcnt > 1024)
+	if (sock < 0 || (unsigned)sock >= u->nsocks || !u->socks[sock].open)
 		return -EBADF;
 	if (o->lladdr && o->ifindex > 0 &&
 	    arp_learn(u->socks[sock].fd, o->ifindex, to.ip, o->lladdr, o->lladdr_len) < 0)
 		to.ip = htonl(INADDR_BROADCAST);
-	op = op_get(u, iovcnt);
+	op = send_prepare(u, sock, &to, iov, iovcnt, &err);
 	if (!op)
-		return -ENOMEM;
-	sqe = get_sqe(u);
-	if (!sqe) {
-		op_put(u, op);
-		return -EBUSY;
-	}
-	memcpy(op->iov, iov, iovcnt * sizeof(*iov));
-	op->to = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = to.port,
-				       .sin_addr.s_addr = to.ip };
-	op->msg = (struct msghdr){ .msg_name = &op->to, .msg_namelen = sizeof(op->to),
-				   .msg_iov = op->iov, .msg_iovlen = iovcnt };
+		return err;
 	if (o->src_ip || o->ifindex) {
-		struct cmsghdr *cm = (struct cmsghdr *)op->cmsg.buf;
 		struct in_pktinfo pi = { .ipi_ifindex = o->ifindex };
 
 		/* IP_PKTINFO picks the interface and the source address, so a
 		 * broadcast leaves where the request came in. */
 		pi.ipi_spec_dst.s_addr = o->src_ip;
-		memset(op->cmsg.buf, 0, sizeof(op->cmsg.buf));
-		op->msg.msg_control = op->cmsg.buf;
-		op->msg.msg_controllen = CMSG_SPACE(sizeof(pi));
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		send_set_cmsg(op, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
 	}
-	op->done = done;
-	op->arg = arg;
-	io_uring_prep_sendmsg(sqe, u->socks[sock].fd, &op->msg, 0);
-	io_uring_sqe_set_data(sqe, op);
-	return 0;
+	return send_queue(u, sock, op, done, arg);
 }
 
 static void recycle(struct uring_transport *u, unsigned bid)
