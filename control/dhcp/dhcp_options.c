@@ -9,44 +9,45 @@
 #include <errno.h>
 #include <string.h>
 
+/* Step over one sub-option at buf[*i]: 1 with its code and body, 0 at the
+ * end (or at END when pad_end), -1 when a length runs past the parent. */
+static int subopt_next(const uint8_t *buf, size_t len, bool pad_end, size_t *i,
+		       uint8_t *code, size_t *sublen)
+{
+	while (*i < len && pad_end && buf[*i] == 0)
+		(*i)++;
+	if (*i >= len || (pad_end && buf[*i] == 255))
+		return 0;
+	if (len - *i < 2 || buf[*i + 1] > len - *i - 2)
+		return -1;
+	*code = buf[*i];
+	*sublen = buf[*i + 1];
+	*i += 2 + *sublen;
+	return 1;
+}
+
 bool dhcp_subopts_valid(const uint8_t *buf, size_t len, bool pad_end)
 {
-	size_t i = 0;
+	size_t i = 0, sublen;
+	uint8_t code;
+	int r;
 
-	while (i < len) {
-		if (pad_end && buf[i] == 0) {
-			i++;
-			continue;
-		}
-		if (pad_end && buf[i] == 255)
-			return true;
-		if (len - i < 2 || buf[i + 1] > len - i - 2)
-			return false;
-		i += 2 + (size_t)buf[i + 1];
-	}
-	return true;
+	while ((r = subopt_next(buf, len, pad_end, &i, &code, &sublen)) > 0)
+		;
+	return r == 0;
 }
 
 const uint8_t *dhcp_subopt_find(const uint8_t *buf, size_t len, bool pad_end,
 				uint8_t code, size_t *sublen)
 {
-	size_t i = 0;
+	size_t i = 0, n;
+	uint8_t c;
 
-	while (i < len) {
-		if (pad_end && buf[i] == 0) {
-			i++;
-			continue;
+	while (subopt_next(buf, len, pad_end, &i, &c, &n) > 0)
+		if (c == code) {
+			*sublen = n;
+			return buf + i - n;
 		}
-		if (pad_end && buf[i] == 255)
-			return NULL;
-		if (len - i < 2 || buf[i + 1] > len - i - 2)
-			return NULL;
-		if (buf[i] == code) {
-			*sublen = buf[i + 1];
-			return buf + i + 2;
-		}
-		i += 2 + (size_t)buf[i + 1];
-	}
 	return NULL;
 }
 
