@@ -28,6 +28,7 @@
 #define HTTP_MAX_FIELDS 64          /* header field lines -> 431 */
 #define HTTP_MAX_LEADING_CRLF 8     /* empty lines tolerated before a request */
 #define HTTP_MAX_BODY_DISCARD 65536 /* Content-Length on GET/HEAD -> else 413 */
+#define HTTP_MAX_POST_BODY 4096     /* a POST body is kept whole: state reports are short */
 
 /* One code per failed check; http_error_status() gives the HTTP status. */
 enum http_error {
@@ -36,7 +37,7 @@ enum http_error {
 	HTTP_E_BARE_CR,            /* 400 CR not followed by LF */
 	HTTP_E_TOO_MANY_CRLF,      /* 400 too many empty lines before request */
 	HTTP_E_BAD_METHOD,         /* 400 method is not a token */
-	HTTP_E_METHOD_NOT_ALLOWED, /* 405 known method other than GET/HEAD */
+	HTTP_E_METHOD_NOT_ALLOWED, /* 405 known method other than GET/HEAD/POST */
 	HTTP_E_METHOD_UNKNOWN,     /* 501 well-formed but unknown method */
 	HTTP_E_BAD_REQUEST_LINE,   /* 400 spaces/parts of the request line */
 	HTTP_E_BAD_TARGET,         /* 400 target form or bytes */
@@ -55,7 +56,7 @@ enum http_error {
 	HTTP_E_CL_AND_TE,          /* 400 Content-Length with Transfer-Encoding */
 	HTTP_E_TE_HTTP10,          /* 400 Transfer-Encoding in HTTP/1.0 */
 	HTTP_E_TE_UNSUPPORTED,     /* 501 request bodies in a coding: not served */
-	HTTP_E_BODY_TOO_LARGE,     /* 413 body over HTTP_MAX_BODY_DISCARD */
+	HTTP_E_BODY_TOO_LARGE,     /* 413 body over HTTP_MAX_BODY_DISCARD (POST: _POST_BODY) */
 	HTTP_E_PATH_NOT_ABSOLUTE,  /* 400 path does not start with '/' */
 	HTTP_E_PATH_BAD_ESCAPE,    /* 400 '%' not followed by two hex digits */
 	HTTP_E_PATH_NUL,           /* 400 %00 */
@@ -81,7 +82,7 @@ enum http_parse_status {
 	HTTP_PARSE_DONE = 1,       /* req is complete */
 };
 
-enum http_method { HTTP_METHOD_NONE = 0, HTTP_METHOD_GET, HTTP_METHOD_HEAD };
+enum http_method { HTTP_METHOD_NONE = 0, HTTP_METHOD_GET, HTTP_METHOD_HEAD, HTTP_METHOD_POST };
 
 /* A slice of the caller's buffer; not NUL terminated. */
 struct http_str {
@@ -247,6 +248,7 @@ struct http_response {
 	uint64_t total_length;
 	const char *content_encoding; /* e.g. "gzip"; NULL: none */
 	bool vary_accept_encoding;   /* Vary: Accept-Encoding */
+	bool no_store;               /* Cache-Control: no-store (per-host, tokens) */
 	bool allow;                  /* Allow: GET, HEAD (405) */
 	bool keep_alive;             /* else Connection: close */
 };
@@ -256,6 +258,9 @@ struct http_response {
  * do) or a caller string holds a control byte (no field injection). */
 size_t http_response_format(const struct http_response *r, char *buf,
 			    size_t size);
+
+/* gzip (RFC 1952) of in into a malloc'd *out. 0, or -1 (out of memory). */
+int http_gzip(const char *in, size_t len, char **out, size_t *outlen);
 
 /* Reason phrase for a status; "Unknown" for codes we never send. */
 const char *http_status_reason(int status);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -84,6 +85,78 @@ static int status_of_errno(int err)
 	}
 }
 
+/* A response the dynamic handler made in memory: head and body in one
+ * heap buffer, sent like the head of a file response. */
+static void answer_dynamic(struct http_conn *c, const struct http_request *req,
+			   struct http_dynamic_reply *d)
+{
+	struct http_response r = { .status = d->status, .date = time(NULL),
+				   .content_type = d->content_type, .has_content_length = true,
+				   .no_store = true, .keep_alive = req->keep_alive,
+				   .vary_accept_encoding = d->gzip_ok };
+	char *body = d->body, *gz = NULL;
+	size_t len = d->len, gzlen;
+
+	/* Only worth it past a packet or so; iPXE does not ask for it. */
+	if (d->gzip_ok && req->accept_gzip && len > 1024 &&
+	    http_gzip(body, len, &gz, &gzlen) == 0) {
+		body = gz;
+		len = gzlen;
+		r.content_encoding = "gzip";
+	}
+	r.content_length = len;
+	start_response(c);
+	c->dyn_out = malloc(HTTP_HEAD_CAP + len);
+	if (c->dyn_out)
+		c->head_len = http_response_format(&r, c->dyn_out, HTTP_HEAD_CAP);
+	if (c->dyn_out == NULL || c->head_len == 0) {
+		free(gz);
+		free(d->body);
+		free(c->dyn_out);
+		c->dyn_out = NULL;
+		http_answer_error(c, req, 500);
+		return;
+	}
+	if (req->method != HTTP_METHOD_HEAD) {
+		memcpy(c->dyn_out + c->head_len, body, len);
+		c->head_len += len;
+	}
+	c->out = c->dyn_out;
+	free(gz);
+	free(d->body);
+	count_status(c, r.status);
+	c->keep_alive = r.keep_alive;
+}
+
+/* Ask the dynamic handler; true when it answered. */
+static bool try_dynamic(struct http_conn *c, const struct http_request *req, const char *path,
+			size_t plen)
+{
+	const struct http_server_config *cfg = &c->srv->cfg;
+	const char *q = memchr(req->target.ptr, '?', req->target.len);
+	struct http_dynamic_request rq = {
+		.method = req->method, .path = path, .path_len = plen,
+		.query = q ? q + 1 : "",
+		.query_len = q ? req->target.len - (size_t)(q + 1 - req->target.ptr) : 0,
+		.host = req->host.len ? req->host.ptr : "", .host_len = req->host.len,
+		.body = c->in + req->head_len, .body_len = (size_t)req->body_len,
+		.peer_ip = c->peer_ip, .local_ip = c->local_ip, .tls = c->ssl != NULL,
+	};
+	struct http_dynamic_reply d = { 0 };
+
+	if (cfg->dynamic == NULL)
+		return false;
+	if (req->method != HTTP_METHOD_POST)
+		rq.body_len = 0;
+	cfg->dynamic(cfg->dynamic_user, &rq, &d);
+	if (d.status == 0) {
+		free(d.body);
+		return false;
+	}
+	answer_dynamic(c, req, &d);
+	return true;
+}
+
 void http_answer(struct http_conn *c, const struct http_request *req)
 {
 	char path[STORE_NAME_MAX], etag[48];
@@ -96,12 +169,19 @@ void http_answer(struct http_conn *c, const struct http_request *req)
 	int fd;
 
 	snprintf(c->method, sizeof(c->method), "%s",
-		 req->method == HTTP_METHOD_HEAD ? "HEAD" : "GET");
+		 req->method == HTTP_METHOD_HEAD ? "HEAD"
+		 : req->method == HTTP_METHOD_POST ? "POST" : "GET");
 	log_sanitize(c->path, sizeof(c->path), req->target.ptr, req->target.len);
 	err = http_path_from_target(req->target.ptr, req->target.len, path, sizeof(path), &plen,
 				    &dir);
 	if (err != HTTP_OK) {
 		http_answer_error(c, req, http_error_status(err));
+		return;
+	}
+	if (try_dynamic(c, req, path, plen))
+		return;
+	if (req->method == HTTP_METHOD_POST) {
+		http_answer_error(c, req, 405);
 		return;
 	}
 	/* No listings: asking for a directory is asking for nothing. */

@@ -58,7 +58,7 @@ static enum http_parse_status http_fail(struct http_parser *p,
 
 /* Methods RFC 9110 and WebDAV define: answered 405 with Allow, not 501. */
 static const char *const http_known_methods[] = {
-	"POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+	"PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
 	"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK",
 };
 
@@ -71,6 +71,11 @@ static enum http_error http_classify_method(const char *m, size_t len,
 	}
 	if (len == 4 && memcmp(m, "HEAD", 4) == 0) {
 		*out = HTTP_METHOD_HEAD;
+		return HTTP_OK;
+	}
+	/* For the host state API; a POST to a file is answered 405 later. */
+	if (len == 4 && memcmp(m, "POST", 4) == 0) {
+		*out = HTTP_METHOD_POST;
 		return HTTP_OK;
 	}
 	for (size_t i = 0; i < sizeof(http_known_methods) / sizeof(http_known_methods[0]); i++)
@@ -362,7 +367,8 @@ static enum http_error http_finish_head(struct http_parser *p)
 		return HTTP_E_TE_UNSUPPORTED;
 	}
 	if (p->have_cl) {
-		if (p->content_length > HTTP_MAX_BODY_DISCARD)
+		if (p->content_length > (r->method == HTTP_METHOD_POST ? HTTP_MAX_POST_BODY
+								       : HTTP_MAX_BODY_DISCARD))
 			return HTTP_E_BODY_TOO_LARGE;
 		r->body_len = p->content_length;
 	}

@@ -220,6 +220,8 @@ size_t http_response_format(const struct http_response *r, char *buf, size_t siz
 		http_out_printf(&o, "Content-Encoding: %s\r\n", r->content_encoding);
 	if (r->vary_accept_encoding)
 		http_out_printf(&o, "Vary: Accept-Encoding\r\n");
+	if (r->no_store)
+		http_out_printf(&o, "Cache-Control: no-store\r\n");
 	if (r->accept_ranges)
 		http_out_printf(&o, "Accept-Ranges: bytes\r\n");
 	if (r->content_range && r->range.length > 0)

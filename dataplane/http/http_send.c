@@ -143,7 +143,7 @@ static void send_plain(struct http_conn *c)
 		bool body = c->to_pipe > 0;
 
 		c->tx_io = (struct transport_io){ .kind = TRANSPORT_IO_SEND, .fd = c->fd,
-						  .buf = c->head + c->head_sent,
+						  .buf = c->out + c->head_sent,
 						  .len = (uint32_t)(c->head_len - c->head_sent),
 						  .msg_flags = body ? MSG_MORE : 0,
 						  .link = body && c->in_pipe == 0,
@@ -199,7 +199,7 @@ static void send_tls(struct http_conn *c)
 			return; /* handshake messages only */
 		if (!c->tls_head_queued) {
 			c->tls_head_queued = true;
-			if (http_tls_write(c->ssl, c->head, c->head_len) < 0) {
+			if (http_tls_write(c->ssl, c->out, c->head_len) < 0) {
 				http_conn_close(c);
 				return;
 			}

@@ -54,6 +54,7 @@ static void conn_free(struct http_conn *c)
 		c->next->pprev = c->pprev;
 	srv->nconns--;
 	free(c->tls_buf);
+	free(c->dyn_out);
 	free(c);
 }
 
@@ -181,6 +182,9 @@ void http_conn_response_done(struct http_conn *c)
 		close(c->file_fd);
 		c->file_fd = -1;
 	}
+	free(c->dyn_out);
+	c->dyn_out = NULL;
+	c->out = c->head;
 	c->responding = false;
 	if (!c->keep_alive) {
 		http_conn_close(c);
@@ -228,7 +232,20 @@ static void conn_process(struct http_conn *c)
 			c->head_start_us = now;
 			http_conn_set_deadline(c, now + c->srv->cfg.header_timeout_us);
 		}
-		st = http_parse_request(&c->parser, c->in, c->in_len, &req);
+		if (c->post_wait) {
+			/* A POST is answered with its body whole in c->in. */
+			req = c->post_req;
+			st = c->in_len >= req.head_len + req.body_len ? HTTP_PARSE_DONE
+								       : HTTP_PARSE_NEED_MORE;
+		} else {
+			st = http_parse_request(&c->parser, c->in, c->in_len, &req);
+			if (st == HTTP_PARSE_DONE && req.method == HTTP_METHOD_POST &&
+			    c->in_len < req.head_len + req.body_len) {
+				c->post_wait = true;
+				c->post_req = req;
+				st = HTTP_PARSE_NEED_MORE;
+			}
+		}
 		if (st == HTTP_PARSE_NEED_MORE) {
 			int got = conn_tls_pull(c);
 
@@ -242,6 +259,7 @@ static void conn_process(struct http_conn *c)
 				return;
 			continue;
 		}
+		c->post_wait = false;
 		c->req_start_us = c->head_start_us;
 		c->head_start_us = 0;
 		c->srv->c.requests++;
@@ -335,11 +353,21 @@ static void conn_start(struct http_listener *l, int fd)
 	c->srv = srv;
 	c->fd = fd;
 	c->file_fd = -1;
+	c->out = c->head;
 	c->pipe[0] = c->pipe[1] = -1;
 	c->timer.deadline = UINT64_MAX;
 	c->start_us = transport_now_us();
 	snprintf(c->peer_s, sizeof(c->peer_s), "%s:%u", inet_ntoa(l->peer.sin_addr),
 		 ntohs(l->peer.sin_port));
+	c->peer_ip = l->peer.sin_addr.s_addr;
+	{
+		struct sockaddr_in local;
+		socklen_t llen = sizeof(local);
+
+		/* ${server} in a rendered script: the address this client reached. */
+		if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
+			c->local_ip = local.sin_addr.s_addr;
+	}
 	http_parser_init(&c->parser);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* Blocking: the ring polls the socket for recv and send anyway, and a

@@ -13,9 +13,40 @@
 #ifndef PXECAST_DATAPLANE_HTTP_HTTP_SERVER_H
 #define PXECAST_DATAPLANE_HTTP_HTTP_SERVER_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct transport;
+
+/* Responses made in memory (per-host boot scripts, the host API), asked
+ * before the file tree. The server owns transport, parsing and caps; the
+ * handler only decides the bytes. */
+struct http_dynamic_request {
+	int method;                  /* enum http_method (http.h) */
+	const char *path;            /* decoded, relative ("boot/x.ipxe") */
+	size_t path_len;
+	const char *query;           /* raw, after '?'; "" if none */
+	size_t query_len;
+	const char *host;            /* Host field as sent ("" if none) */
+	size_t host_len;
+	const char *body;            /* POST body */
+	size_t body_len;
+	uint32_t peer_ip;            /* network order */
+	uint32_t local_ip;           /* the address the client reached */
+	bool tls;
+};
+
+struct http_dynamic_reply {
+	int status;                  /* 0: not a dynamic path: serve files */
+	const char *content_type;    /* static string */
+	char *body;                  /* malloc'd; the server frees it */
+	size_t len;
+	bool gzip_ok;                /* may be sent gzip'ed if the client accepts */
+};
+
+typedef void (*http_dynamic_fn)(void *user, const struct http_dynamic_request *rq,
+				struct http_dynamic_reply *out);
 
 struct http_server_config {
 	uint32_t listen_ip;          /* network order */
@@ -28,6 +59,8 @@ struct http_server_config {
 	unsigned max_connections;    /* beyond it: 503 and close */
 	uint64_t idle_timeout_us;    /* keep-alive wait; a send making no progress */
 	uint64_t header_timeout_us;  /* a request head must arrive within this */
+	http_dynamic_fn dynamic;     /* NULL: files only */
+	void *dynamic_user;
 };
 
 struct http_counters {

@@ -12,7 +12,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define HTTP_IN_CAP (HTTP_MAX_HEAD + 4096) /* a head plus pipelined bytes */
+/* A head and a whole POST body (leading empty lines are counted in the
+ * head), or a head plus pipelined bytes. */
+#define HTTP_IN_CAP (HTTP_MAX_HEAD + HTTP_MAX_POST_BODY + 2 * HTTP_MAX_LEADING_CRLF)
 #define HTTP_HEAD_CAP 768                   /* response head + short error body */
 /* Bodies up to this size are read into the head buffer and leave with the
  * head in one send: splice runs in io_uring's worker threads, and for a
@@ -31,6 +33,7 @@ struct http_conn {
 	struct timer_node timer;
 	int fd;
 	char peer_s[24];
+	uint32_t peer_ip, local_ip;  /* network order */
 	unsigned inflight;           /* operations the kernel still owns */
 	bool closing;
 	bool rx_busy;
@@ -45,6 +48,8 @@ struct http_conn {
 	uint64_t start_us;           /* accepted */
 	uint64_t head_start_us;      /* first byte of the head being received */
 	uint64_t discard;            /* request body bytes still to skip */
+	bool post_wait;              /* post_req's head is in; waiting for its body */
+	struct http_request post_req;
 	size_t in_len;
 	char in[HTTP_IN_CAP];
 
@@ -53,6 +58,8 @@ struct http_conn {
 	unsigned tx_inflight;
 	bool tx_failed;
 	char head[HTTP_HEAD_CAP + HTTP_SMALL_BODY];
+	char *out;                   /* what head_len counts: head, or dyn_out */
+	char *dyn_out;               /* head + rendered body, heap; NULL: none */
 	uint32_t small_body;         /* bytes to read after the head, then send */
 	size_t head_len, head_sent;
 	int file_fd;                 /* body source, -1: none */

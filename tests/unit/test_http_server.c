@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "dataplane/http/http.h"
 #include "dataplane/http/http_server.h"
 #include "dataplane/transport.h"
 
@@ -58,6 +59,33 @@ static uint16_t free_port(void)
 	return sa.sin_port;
 }
 
+/* A handler like the host API: "echo" answers the POST body reversed in
+ * case (so the test sees the server passed exactly the body), "big" a long
+ * compressible text; everything else falls through to the files. */
+static void dynamic(void *user, const struct http_dynamic_request *rq,
+		    struct http_dynamic_reply *out)
+{
+	(void)user;
+	if (rq->path_len == 4 && memcmp(rq->path, "echo", 4) == 0) {
+		out->status = rq->method == HTTP_METHOD_POST ? 200 : 405;
+		out->content_type = "text/plain";
+		out->body = malloc(rq->body_len + 1);
+		assert_non_null(out->body);
+		for (size_t i = 0; i < rq->body_len; i++)
+			out->body[i] = (char)(rq->body[i] ^ 0x20);
+		out->len = rq->body_len;
+	} else if (rq->path_len == 3 && memcmp(rq->path, "big", 3) == 0) {
+		out->status = 200;
+		out->content_type = "text/plain";
+		out->len = 100000;
+		out->body = malloc(out->len);
+		assert_non_null(out->body);
+		for (size_t i = 0; i < out->len; i++)
+			out->body[i] = "kernel vmlinuz initrd=initrd.img\n"[i % 33];
+		out->gzip_ok = true;
+	}
+}
+
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -66,6 +94,7 @@ static int setup(void **state)
 		.max_connections = 3,
 		.idle_timeout_us = 2000000,
 		.header_timeout_us = 300000,
+		.dynamic = dynamic,
 	};
 
 	snprintf(f->root, sizeof(f->root), "/tmp/pxc-http-unit.XXXXXX");
@@ -266,6 +295,77 @@ static void test_connection_cap(void **state)
 		close(held[i]);
 }
 
+static void test_post_body_split(void **state)
+{
+	struct fixture *f = *state;
+	static const char head[] = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n";
+	char out[4096], *second;
+	size_t n;
+	int fd;
+
+	SKIP_WITHOUT_URING(f);
+	fd = client(f);
+	send_all(fd, head, sizeof(head) - 1);
+	pump(f, 2000);
+	send_all(fd, "inst", 4);
+	pump(f, 2000);
+	/* the body's end, then a pipelined request for a file */
+	send_all(fd, "alledGET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 56);
+	n = read_all(f, fd, out, sizeof(out) - 1);
+	out[n] = '\0';
+	assert_true(strncmp(out, "HTTP/1.1 200 OK\r\n", 17) == 0);
+	assert_non_null(strstr(out, "Cache-Control: no-store\r\n"));
+	assert_non_null(strstr(out, "\r\n\r\nINSTALLED"));
+	second = strstr(out + 1, "HTTP/1.1 200 OK\r\n");
+	assert_non_null(second);
+	assert_true(memcmp(out + n - 6, "hello\n", 6) == 0);
+	close(fd);
+}
+
+static void test_post_to_a_file(void **state)
+{
+	struct fixture *f = *state;
+	char out[1024];
+	size_t n;
+	int fd;
+
+	SKIP_WITHOUT_URING(f);
+	fd = client(f);
+	send_all(fd, "POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+		     "Connection: close\r\n\r\nx", 72);
+	n = read_all(f, fd, out, sizeof(out) - 1);
+	out[n] = '\0';
+	assert_true(strncmp(out, "HTTP/1.1 405 ", 13) == 0);
+	assert_non_null(strstr(out, "Allow: GET, HEAD\r\n"));
+	close(fd);
+}
+
+static void test_dynamic_gzip(void **state)
+{
+	struct fixture *f = *state;
+	static char out[200000];
+	const char *cl;
+	size_t n, body;
+	int fd;
+
+	SKIP_WITHOUT_URING(f);
+	fd = client(f);
+	send_all(fd, "GET /big HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n"
+		     "Connection: close\r\n\r\n", 72);
+	n = read_all(f, fd, out, sizeof(out) - 1);
+	out[n] = '\0';
+	assert_true(strncmp(out, "HTTP/1.1 200 OK\r\n", 17) == 0);
+	assert_non_null(strstr(out, "Content-Encoding: gzip\r\n"));
+	cl = strstr(out, "Content-Length: ");
+	assert_non_null(cl);
+	body = (size_t)(out + n - (strstr(out, "\r\n\r\n") + 4));
+	assert_int_equal(strtoul(cl + 16, NULL, 10), body);
+	/* gzip magic, and much smaller than the 100000 bytes rendered */
+	assert_true(body < 10000);
+	assert_true((unsigned char)out[n - body] == 0x1f && (unsigned char)out[n - body + 1] == 0x8b);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +374,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_big_file_spliced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_header_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_post_body_split, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_post_to_a_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dynamic_gzip, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
