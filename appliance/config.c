@@ -38,6 +38,7 @@ void config_defaults(struct config *c)
 	c->http.max_connections = 1024;
 	c->http.idle_timeout_us = 60ull * 1000000u;
 	c->http.header_timeout_us = 10ull * 1000000u;
+	c->token_lifetime = 86400;
 }
 
 void config_free(struct config *c)
@@ -233,6 +234,7 @@ static const struct number_key http_numbers[] = {
 	NUMBER("max-connections", 1, 1000000, 1, http.max_connections),
 	NUMBER("idle-timeout", 1, 86400, 1000000, http.idle_timeout_us),
 	NUMBER("header-timeout", 1, 3600, 1000000, http.header_timeout_us),
+	NUMBER("token-lifetime", 60, 365 * 86400, 1, token_lifetime),
 };
 
 static const char *set_http(struct config *c, const char *key, const char *v)
@@ -248,6 +250,20 @@ static const char *set_http(struct config *c, const char *key, const char *v)
 		return config_value_path(v, c->http_certificate);
 	if (!strcmp(key, "key"))
 		return config_value_path(v, c->http_key);
+	if (!strcmp(key, "templates"))
+		return config_value_path(v, c->templates_dir);
+	if (!strcmp(key, "host-state-file"))
+		return config_value_path(v, c->host_state_file);
+	if (!strcmp(key, "token-secret-file"))
+		return config_value_path(v, c->token_secret_file);
+	if (!strcmp(key, "require-token"))
+		return config_value_bool(v, &c->require_token);
+	if (!strcmp(key, "default-profile")) {
+		if (*v == '\0' || strlen(v) >= sizeof(c->default_profile))
+			return "expected a profile name";
+		snprintf(c->default_profile, sizeof(c->default_profile), "%s", v);
+		return NULL;
+	}
 	if (!strcmp(key, "listen"))
 		return config_parse_endpoint(v, &h->listen_ip, &h->listen_port)
 			       ? "expected ADDR or ADDR:PORT" : NULL;

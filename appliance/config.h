@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "control/dhcp/dhcp.h"
+#include "control/render/render.h"
 #include "dataplane/http/http_server.h"
 #include "dataplane/tftp/tftp.h"
 
@@ -29,6 +30,13 @@
 struct config_dhcp_subnet {
 	char name[64];
 	char ifname[IFNAMSIZ]; /* "" = match by address */
+};
+
+/* A [host]'s or [profile]'s provisioning keys (kernel, initrd, append,
+ * *-template, var.NAME as NAME), for the templates (control/hosts). */
+struct config_vars {
+	struct render_kv *kv;
+	size_t n;
 };
 
 /* [dhcp], [subnet NAME], [host MAC], [profile NAME], [boot]. Heap data:
@@ -46,6 +54,8 @@ struct config_dhcp {
 	struct config_dhcp_subnet *subnet_info;
 	struct dhcp_host *hosts;
 	struct dhcp_profile *profiles;
+	struct config_vars *host_vars;    /* parallel to hosts */
+	struct config_vars *profile_vars; /* parallel to profiles */
 	size_t nsubnets, nhosts, nprofiles;
 	char **strs;                    /* every string the engine borrows */
 	size_t nstrs;
@@ -69,6 +79,13 @@ struct config {
 	char http_certificate[PATH_MAX];
 	char http_key[PATH_MAX];
 	struct http_server_config http; /* listen, caps, timeouts; the daemon sets the paths */
+	/* [http] provisioning: per-host templates, tokens, install state */
+	char templates_dir[PATH_MAX];   /* "" = the shipped templates, if installed */
+	char host_state_file[PATH_MAX]; /* "" = states kept in memory */
+	char default_profile[64];       /* "" = unknown MACs get 404 */
+	char token_secret_file[PATH_MAX]; /* "" = a new secret at each start */
+	bool require_token;
+	uint32_t token_lifetime;        /* seconds */
 };
 
 void config_defaults(struct config *c);

@@ -45,6 +45,12 @@ void config_dhcp_free(struct config_dhcp *d)
 	free(d->strs);
 	free(d->subnets);
 	free(d->subnet_info);
+	for (size_t i = 0; i < d->nhosts; i++)
+		free(d->host_vars[i].kv);
+	for (size_t i = 0; i < d->nprofiles; i++)
+		free(d->profile_vars[i].kv);
+	free(d->host_vars);
+	free(d->profile_vars);
 	free(d->hosts);
 	free(d->profiles);
 	free(d);
@@ -204,6 +210,64 @@ static const char *set_boot_key(struct config_dhcp *d, struct dhcp_boot *b, cons
 			return keep_string(d, v, (const char **)((char *)b + boot_keys[i].offset));
 		}
 	return "unknown key";
+}
+
+/* ---- provisioning keys of [host] and [profile] (control/hosts) ---- */
+
+static const char *const provision_keys[] = {
+	"kernel", "initrd", "append", "script-template", "install-template",
+	"grub-template", "pxelinux-template",
+};
+/* What templates get from the appliance itself (control/hosts). */
+static const char *const builtin_names[] = {
+	"mac", "mac_dashes", "ip", "hostname", "server", "base_url", "profile", "arch",
+	"token", "ks_url", "state_url", "seed_url", "kernel_url", "initrd_url", "grub_kernel", "grub_initrd",
+};
+
+static const char *var_name_why(const char *name)
+{
+	if (*name == '\0' || strlen(name) > 63)
+		return "var.NAME: a name of 1..63 letters, digits and '_'";
+	for (const char *s = name; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_'))
+			return "var.NAME: a name of 1..63 letters, digits and '_'";
+	for (size_t i = 0; i < sizeof(builtin_names) / sizeof(builtin_names[0]); i++)
+		if (!strcmp(name, builtin_names[i]))
+			return "var.NAME: that name is a built-in";
+	return NULL;
+}
+
+/* NULL when taken, "unknown key" when key is not a provisioning key. */
+static const char *set_var(struct config_dhcp *d, struct config_vars *vars, const char *key,
+			   const char *v)
+{
+	const char *name = NULL, *why;
+	struct render_kv *kv;
+
+	for (size_t i = 0; i < sizeof(provision_keys) / sizeof(provision_keys[0]); i++)
+		if (!strcmp(key, provision_keys[i]))
+			name = key;
+	if (name == NULL && !strncmp(key, "var.", 4)) {
+		name = key + 4;
+		if ((why = var_name_why(name)) != NULL)
+			return why;
+	}
+	if (name == NULL)
+		return "unknown key";
+	if (strlen(name) > 12 && !strcmp(name + strlen(name) - 9, "-template") &&
+	    (strchr(v, '/') || v[0] == '.' || v[0] == '\0'))
+		return "expected a file name in the templates directory";
+	for (size_t i = 0; i < vars->n; i++)
+		if (!strcmp(vars->kv[i].key, name))
+			return "given twice";
+	kv = grow((void **)&vars->kv, vars->n, sizeof(*kv));
+	if (kv == NULL)
+		return "out of memory";
+	vars->n++;
+	if ((why = keep_string(d, name, &kv->key)) != NULL)
+		return why;
+	return keep_string(d, v, &kv->value);
 }
 
 static const char *open_plain(struct config *c, const char *arg)
@@ -402,7 +466,7 @@ static const char *open_host(struct config *c, const char *arg)
 		if (!memcmp(d->hosts[i].mac, mac, 6))
 			return "defined twice";
 	h = grow((void **)&d->hosts, d->nhosts, sizeof(*h));
-	if (h == NULL)
+	if (h == NULL || !grow((void **)&d->host_vars, d->nhosts, sizeof(*d->host_vars)))
 		return "out of memory";
 	memcpy(h->mac, mac, 6);
 	d->nhosts++;
@@ -432,7 +496,9 @@ static const char *set_host(struct config *c, const char *key, const char *v)
 
 		return why ? why : keep_string(d, v, &h->profile);
 	}
-	return set_boot_key(d, &h->boot, key, v);
+	const char *why = set_var(d, &d->host_vars[d->nhosts - 1], key, v);
+
+	return strcmp(why ? why : "", "unknown key") ? why : set_boot_key(d, &h->boot, key, v);
 }
 
 static const char *open_profile(struct config *c, const char *arg)
@@ -449,7 +515,7 @@ static const char *open_profile(struct config *c, const char *arg)
 		if (!strcmp(d->profiles[i].name, arg))
 			return "defined twice";
 	p = grow((void **)&d->profiles, d->nprofiles, sizeof(*p));
-	if (p == NULL)
+	if (p == NULL || !grow((void **)&d->profile_vars, d->nprofiles, sizeof(*d->profile_vars)))
 		return "out of memory";
 	d->nprofiles++;
 	dhcp_sync(d);
@@ -460,6 +526,10 @@ static const char *set_profile(struct config *c, const char *key, const char *v)
 {
 	struct config_dhcp *d = c->dhcp;
 
+	const char *why = set_var(d, &d->profile_vars[d->nprofiles - 1], key, v);
+
+	if (why == NULL || strcmp(why, "unknown key"))
+		return why;
 	return set_boot_key(d, &d->profiles[d->nprofiles - 1].boot, key, v);
 }
 

@@ -1,6 +1,7 @@
 #include "appliance/daemon.h"
 
 #include "appliance/log.h"
+#include "appliance/provisioning.h"
 #include "control/dhcp/dhcp_service.h"
 #include "dataplane/transport.h"
 #include "imager/store.h"
@@ -46,6 +47,7 @@ struct daemon {
 	struct tftp_server *tftp;
 	struct dhcp_service *dhcp;
 	struct http_server *http;
+	struct provisioning *provisioning;
 };
 
 static void write_http_metrics(const struct http_server *http, FILE *f)
@@ -78,9 +80,15 @@ static void http_paths(struct config *c)
 
 static int http_start(struct daemon *d)
 {
-	char ip[INET_ADDRSTRLEN];
+	char ip[INET_ADDRSTRLEN], err[CONFIG_ERR_MAX];
 
 	http_paths(&d->cfg);
+	d->provisioning = provisioning_start(&d->cfg, err, sizeof(err));
+	if (!d->provisioning && err[0]) {
+		log_event(LOG_ERR, "daemon.start", "error=\"provisioning: %s\"", err);
+		return -1;
+	}
+	provisioning_attach(d->provisioning, &d->cfg.http);
 	d->http = http_server_new(d->t, &d->cfg.http);
 	if (!d->http) {
 		log_event(LOG_ERR, "daemon.start", "error=\"http: %s\"", strerror(errno));
@@ -111,6 +119,7 @@ static void write_metrics(const struct daemon *d)
 		dhcp_service_write_metrics(d->dhcp, f);
 	if (d->http)
 		write_http_metrics(d->http, f);
+	provisioning_write_metrics(d->provisioning, f);
 	if (!d->tftp)
 		goto done;
 	tftp_server_counters(d->tftp, &c);
@@ -177,9 +186,24 @@ static void reload(struct daemon *d, const char *path, void (*reapply)(struct co
 		return;
 	}
 	http_paths(&next);
-	if (d->http && http_server_reconfigure(d->http, &next.http) < 0) {
-		log_event(LOG_ERR, "config.reload", "result=rejected error=\"cannot open http root\"");
-		return;
+	if (d->http) {
+		/* Templates are re-read: an operator edits them between installs. */
+		char perr[CONFIG_ERR_MAX];
+		struct provisioning *pv = provisioning_start(&next, perr, sizeof(perr));
+
+		if (!pv && perr[0]) {
+			log_event(LOG_ERR, "config.reload", "result=rejected error=\"%s\"", perr);
+			return;
+		}
+		provisioning_attach(pv, &next.http);
+		if (http_server_reconfigure(d->http, &next.http) < 0) {
+			provisioning_free(pv);
+			log_event(LOG_ERR, "config.reload",
+				  "result=rejected error=\"cannot open http root\"");
+			return;
+		}
+		provisioning_free(d->provisioning);
+		d->provisioning = pv;
 	}
 	next.tftp.listen_ip = d->cfg.tftp.listen_ip;
 	next.tftp.listen_port = d->cfg.tftp.listen_port;
@@ -313,6 +337,7 @@ int daemon_run(const char *config_path, const struct config *initial,
 out:
 	dhcp_service_free(d.dhcp);
 	http_server_free(d.http);
+	provisioning_free(d.provisioning);
 	tftp_server_free(d.tftp);
 	d.t->ops->destroy(d.t);
 	store_free(d.store);

@@ -1,6 +1,7 @@
 /* pxecast: the daemon and its command line. */
 #include "appliance/config.h"
 #include "appliance/daemon.h"
+#include "appliance/provisioning.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@ static const char usage[] =
 	"usage: pxecast serve [--config FILE] [--tftp-root DIR] [--listen ADDR[:PORT]]\n"
 	"                     [--log-level err|warn|info|debug]\n"
 	"       pxecast check-config FILE\n"
+	"       pxecast hosts [--config FILE] [--json]\n"
 	"       pxecast version\n";
 
 /* Command-line values win over the file, also after a SIGHUP reload. */
@@ -91,7 +93,8 @@ static int cmd_check_config(int argc, char **argv)
 		return 2;
 	}
 	config_defaults(&c);
-	if (config_load(argv[1], &c, err, sizeof(err)) < 0 || config_validate(&c, err, sizeof(err)) < 0) {
+	if (config_load(argv[1], &c, err, sizeof(err)) < 0 || config_validate(&c, err, sizeof(err)) < 0 ||
+	    provisioning_check(&c, err, sizeof(err)) < 0) {
 		fprintf(stderr, "pxecast: %s\n", err);
 		return 1;
 	}
@@ -105,6 +108,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "check-config"))
 		return cmd_check_config(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "hosts"))
+		return provisioning_cmd_hosts(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "version")) {
 		printf("pxecast %s\n", PXECAST_VERSION);
 		return 0;

@@ -178,7 +178,7 @@ static void load_row(void *user, const struct host_record *r)
 int host_journal_load(const char *path, struct host_status **out, size_t *n, size_t *bad)
 {
 	struct load_ctx l = { 0 };
-	struct stat sb;
+	struct stat sb = { 0 };
 	char *buf;
 	ssize_t got = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

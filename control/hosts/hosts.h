@@ -4,8 +4,8 @@
  *
  *   GET  /boot/MAC.ipxe          the iPXE script; marks the host "booting"
  *   GET  /ks/MAC                 kickstart / preseed / ignition / user-data
- *   GET  /ks/MAC/user-data       (cloud-init nocloud-net: Ubuntu autoinstall)
- *   GET  /ks/MAC/meta-data
+ *   GET  /ks/MAC/user-data       (cloud-init nocloud-net: Ubuntu autoinstall;
+ *   GET  /ks/MAC/meta-data        also /ks/MAC/TOKEN/..., the seed_url form)
  *   GET  /grub/MAC.cfg           GRUB netboot menu
  *   GET  /pxelinux.cfg/01-MAC    PXELINUX config (MAC with dashes)
  *   POST /api/hosts/MAC/state    booting|installing|installed|failed

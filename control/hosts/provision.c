@@ -61,7 +61,7 @@ const struct provision_template *provision_template(const struct provision *p, c
 static char *read_small_file(int dirfd, const char *name, size_t *len, int *err)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	struct stat sb;
+	struct stat sb = { 0 };
 	char *buf = NULL;
 	size_t got = 0;
 

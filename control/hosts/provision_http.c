@@ -126,14 +126,18 @@ static bool host_known(struct provision *p, const uint8_t mac[6])
 	return provision_find_host(p, mac) != NULL || p->cfg.default_profile != NULL;
 }
 
-static bool token_ok(struct provision *p, const uint8_t mac[6], const struct provision_request *rq)
+/* The token comes as ?token=, in a POST form, or as a path segment
+ * (path_tok: cloud-init's nocloud-net appends file names to a seed URL,
+ * so the token must sit in the path there). */
+static bool token_ok(struct provision *p, const uint8_t mac[6], const struct provision_request *rq,
+		     const char *path_tok, size_t path_tok_len)
 {
-	const char *tok;
-	size_t len;
+	const char *tok = path_tok;
+	size_t len = path_tok_len;
 
 	if (!p->cfg.require_token)
 		return true;
-	if ((form_value(rq->query, rq->query_len, "token", &tok, &len) ||
+	if ((tok || form_value(rq->query, rq->query_len, "token", &tok, &len) ||
 	     (rq->post && form_value(rq->body, rq->body_len, "token", &tok, &len))) &&
 	    host_token_check(p->cfg.secret, mac, tok, len, rq->now))
 		return true;
@@ -214,7 +218,7 @@ static void api_state(struct provision *p, const uint8_t mac[6],
 		reply_text(out, 200, "application/json", "%s\n", json);
 		return;
 	}
-	if (!token_ok(p, mac, rq)) {
+	if (!token_ok(p, mac, rq, NULL, 0)) {
 		reply_text(out, 403, "text/plain", "token missing, invalid or expired\n");
 		return;
 	}
@@ -303,12 +307,20 @@ void provision_handle(struct provision *p, const struct provision_request *rq,
 	}
 	if (has_prefix(path, len, "ks/") && len >= 3 + 17 && host_mac_parse(path + 3, 17, mac) &&
 	    (len == 20 || path[20] == '/')) {
-		const char *sub = path + 20 + (len > 20);
-		size_t sublen = len > 20 ? len - 21 : 0;
+		const char *sub = path + 20 + (len > 20), *tok = NULL, *slash;
+		size_t sublen = len > 20 ? len - 21 : 0, toklen = 0;
 
 		if (!host_known(p, mac))
 			goto unknown;
-		if (!token_ok(p, mac, rq)) {
+		/* ks/MAC/TOKEN/user-data: a token is digits, '-', hex */
+		slash = memchr(sub, '/', sublen);
+		if (slash && slash > sub && sub[0] >= '0' && sub[0] <= '9') {
+			tok = sub;
+			toklen = (size_t)(slash - sub);
+			sublen -= toklen + 1;
+			sub = slash + 1;
+		}
+		if (!token_ok(p, mac, rq, tok, toklen)) {
 			reply_text(out, 403, "text/plain", "token missing, invalid or expired\n");
 			return;
 		}

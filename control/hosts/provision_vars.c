@@ -66,16 +66,30 @@ static const char *expand(struct provision_view *v, const char *value);
 
 /* A URL for a path under the served root, or the value itself if it is
  * a URL already. */
-static void add_url(struct provision_view *v, const char *key, const char *base,
-		    const char *value)
+static const char *add_url(struct provision_view *v, const char *key, const char *base,
+			   const char *value)
 {
 	if (value == NULL)
-		return;
+		return NULL;
 	value = expand(v, value);
 	if (strstr(value, "://"))
-		view_add(v, key, "%s", value);
-	else
-		view_add(v, key, "%s/%s", base, value + (value[0] == '/'));
+		return view_add(v, key, "%s", value);
+	return view_add(v, key, "%s/%s", base, value + (value[0] == '/'));
+}
+
+/* GRUB names files on the network "(http,host:port)/path", not by URL. */
+static void add_grub_path(struct provision_view *v, const char *key, const char *url)
+{
+	const char *auth, *path;
+
+	if (url == NULL || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
+		return;
+	auth = strstr(url, "://") + 3;
+	path = strchr(auth, '/');
+	if (path == NULL)
+		return;
+	view_add(v, key, "(%.*s,%.*s)%s", (int)(auth - 3 - url), url, (int)(path - auth), auth,
+		 path);
 }
 
 void provision_view_init(struct provision_view *v, struct provision *p, const uint8_t mac[6],
@@ -129,8 +143,10 @@ void provision_view_init(struct provision_view *v, struct provision *p, const ui
 	view_add(v, "token", "%s", token);
 	view_add(v, "ks_url", "%s/ks/%s?token=%s", base, mac_s, token);
 	view_add(v, "state_url", "%s/api/hosts/%s/state?token=%s", base, mac_s, token);
-	add_url(v, "kernel_url", base, raw_key(v, "kernel", 6));
-	add_url(v, "initrd_url", base, raw_key(v, "initrd", 6));
+	/* cloud-init nocloud-net appends "user-data" and "meta-data" to it */
+	view_add(v, "seed_url", "%s/ks/%s/%s/", base, mac_s, token);
+	add_grub_path(v, "grub_kernel", add_url(v, "kernel_url", base, raw_key(v, "kernel", 6)));
+	add_grub_path(v, "grub_initrd", add_url(v, "initrd_url", base, raw_key(v, "initrd", 6)));
 }
 
 /* value with ${builtin} replaced, in v->expand; the value itself when it

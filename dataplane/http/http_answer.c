@@ -98,7 +98,7 @@ static void answer_dynamic(struct http_conn *c, const struct http_request *req,
 	size_t len = d->len, gzlen;
 
 	/* Only worth it past a packet or so; iPXE does not ask for it. */
-	if (d->gzip_ok && req->accept_gzip && len > 1024 &&
+	if (d->gzip_ok && req->accept_gzip && len > 256 &&
 	    http_gzip(body, len, &gz, &gzlen) == 0) {
 		body = gz;
 		len = gzlen;

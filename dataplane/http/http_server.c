@@ -520,6 +520,8 @@ int http_server_reconfigure(struct http_server *srv, const struct http_server_co
 	srv->cfg.max_connections = cfg->max_connections;
 	srv->cfg.idle_timeout_us = cfg->idle_timeout_us;
 	srv->cfg.header_timeout_us = cfg->header_timeout_us;
+	srv->cfg.dynamic = cfg->dynamic;
+	srv->cfg.dynamic_user = cfg->dynamic_user;
 	return 0;
 }
 

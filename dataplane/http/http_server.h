@@ -81,7 +81,8 @@ struct http_server;
 struct http_server *http_server_new(struct transport *t, const struct http_server_config *cfg);
 /* Closes every connection, waiting (bounded) for their operations. */
 void http_server_free(struct http_server *srv);
-/* New root and timeouts (SIGHUP); listen addresses and TLS files stay.
+/* New root, timeouts and dynamic hook (SIGHUP); listen addresses and TLS
+ * files stay.
  * Returns -errno and keeps the old root when the new one cannot be opened. */
 int http_server_reconfigure(struct http_server *srv, const struct http_server_config *cfg);
 /* Expire timeouts; returns the next deadline (UINT64_MAX: none). */
