@@ -1,0 +1,614 @@
+/* Bulk stream sender engine: sans-I/O (packets and a clock in, actions and
+ * a deadline out).
+ *
+ * One pass sends every slice in order (k sources and `proactive` repairs).
+ * NAKs carry, per slice, how many symbols a receiver still lacks; the
+ * sender keeps the largest count per slice and answers it once with that
+ * many NEW repair symbols (any k distinct symbols decode, so one burst
+ * serves every receiver that lost up to that many). A NAK that arrives just
+ * after a burst for the same slice was sent before the burst reached its
+ * receiver: only what exceeds the burst is added. Slices a receiver has
+ * nothing of (a late joiner, a long outage) go to the carousel, which runs
+ * after the first pass so receivers that are on time are not held back.
+ * The rate follows the NAK-reported loss (AIMD) under the configured cap.
+ */
+#include "mtftp/bulk.h"
+#include "mtftp/rs.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define AIMD_INTERVAL_US 100000
+#define FETCH_REPEAT_US 500000
+#define BURST_PACKETS 64
+
+struct slice_state {
+	uint64_t last_repair_us;
+	uint16_t next_esi;
+	uint8_t want;       /* repair symbols owed */
+	uint8_t last_burst;
+	uint8_t queued;
+	uint8_t carousel;   /* someone has none of it */
+};
+
+struct member {
+	struct bulk_member_info info;
+	uint64_t last_heard, last_fetch_sent, nak_window_start;
+	unsigned nak_in_window;
+};
+
+struct bulk_sender {
+	struct bulk_sender_config c;
+	enum bulk_sender_state state;
+	uint32_t tag, nslices;
+	struct slice_state *sl;
+	uint32_t *queue, qhead, qlen;
+	uint32_t front;          /* next fresh slice */
+	unsigned front_esi;      /* next esi within it */
+	uint32_t carousel_pos, carousel_count;
+	bool burst_active;
+	uint32_t burst_slice;
+	unsigned burst_left;
+	uint8_t burst_size, burst_flags;
+	uint32_t seq;
+	uint64_t rate;
+	double tokens;
+	uint64_t tokens_at, created, started, next_announce, next_aimd, deadline;
+	unsigned worst_loss;
+	struct member *m;
+	unsigned nm;
+	struct bulk_sender_counters n;
+};
+
+void bulk_sender_defaults(struct bulk_sender_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->symbol = BULK_SYMBOL_DEFAULT;
+	c->k = BULK_K_DEFAULT;
+	c->proactive = 1;
+	c->max_rate = 100u * 1000 * 1000 / 8 * 10; /* 1 Gbit/s */
+	c->min_rate = 1u * 1000 * 1000 / 8 * 10;   /* 10 Mbit/s */
+	c->min_receivers = 1;
+	c->max_wait_us = 10ull * 1000000;
+	c->member_timeout_us = 5ull * 1000000;
+	c->announce_us = 100000;
+	c->repair_holdoff_us = 20000;
+	c->loss_threshold_permille = 100;
+	c->max_members = 1024;
+	c->nak_per_second = 200;
+}
+
+const char *bulk_member_state_name(uint8_t st)
+{
+	switch (st) {
+	case BULK_M_ACTIVE: return "receiving";
+	case BULK_M_DONE: return "done";
+	case BULK_M_FETCH: return "fetching";
+	case BULK_M_GONE: return "gone";
+	}
+	return "?";
+}
+
+struct bulk_sender *bulk_sender_new(const struct bulk_sender_config *c, uint64_t now_us)
+{
+	struct bulk_sender *s;
+
+	if (c->k == 0 || c->k > RS_MAX_K || c->symbol < BULK_SYMBOL_MIN ||
+	    c->symbol > BULK_SYMBOL_MAX || c->size == 0 || c->max_rate == 0 ||
+	    (c->fetch_url && strlen(c->fetch_url) > BULK_URL_MAX))
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->c = *c;
+	if (s->c.proactive > RS_SYMBOLS - s->c.k)
+		s->c.proactive = (uint8_t)(RS_SYMBOLS - s->c.k);
+	if (s->c.min_rate == 0 || s->c.min_rate > s->c.max_rate)
+		s->c.min_rate = s->c.max_rate / 100 + 1;
+	s->nslices = bulk_nslices(c->size, c->k, c->symbol);
+	s->tag = (uint32_t)c->sha256[0] << 24 | (uint32_t)c->sha256[1] << 16 |
+		 (uint32_t)c->sha256[2] << 8 | c->sha256[3];
+	s->sl = calloc(s->nslices, sizeof(*s->sl));
+	s->queue = calloc(s->nslices, sizeof(*s->queue));
+	s->m = calloc(c->max_members ? c->max_members : 1, sizeof(*s->m));
+	if (!s->sl || !s->queue || !s->m) {
+		bulk_sender_free(s);
+		return NULL;
+	}
+	s->rate = c->max_rate / 2 > s->c.min_rate ? c->max_rate / 2 : s->c.min_rate;
+	s->created = s->tokens_at = s->next_announce = now_us;
+	s->next_aimd = now_us + AIMD_INTERVAL_US;
+	return s;
+}
+
+void bulk_sender_free(struct bulk_sender *s)
+{
+	if (!s)
+		return;
+	free(s->sl);
+	free(s->queue);
+	free(s->m);
+	free(s);
+}
+
+static struct bulk_action *push(struct bulk_output *out, enum bulk_action_kind kind)
+{
+	struct bulk_action *a;
+
+	if (out->n >= BULK_ACTIONS_MAX)
+		return NULL;
+	a = &out->act[out->n++];
+	a->kind = kind;
+	return a;
+}
+
+static void send_ctl(struct bulk_sender *s, struct bulk_output *out, const struct bulk_addr *to,
+		     const uint8_t *pkt, size_t len)
+{
+	struct bulk_action *a = push(out, to ? BULK_ACT_UNICAST : BULK_ACT_GROUP);
+
+	if (!a || len == 0)
+		return;
+	if (to)
+		a->to = *to;
+	memcpy(a->pkt, pkt, len);
+	a->len = (uint16_t)len;
+	s->n.ctl_sent++;
+}
+
+static void send_announce(struct bulk_sender *s, struct bulk_output *out)
+{
+	struct bulk_announce a = {
+		.tag = s->tag, .size = s->c.size, .symbol = s->c.symbol, .k = s->c.k,
+		.state = (uint8_t)s->state, .nslices = s->nslices,
+		.rate_kbps = (uint32_t)(s->rate * 8 / 1000 > UINT32_MAX ? UINT32_MAX : s->rate * 8 / 1000),
+		.front = s->front, .members = (uint16_t)(s->nm > 0xffff ? 0xffff : s->nm),
+	};
+	uint8_t pkt[BULK_ANNOUNCE_LEN];
+
+	memcpy(a.sha256, s->c.sha256, 32);
+	send_ctl(s, out, NULL, pkt, bulk_build_announce(pkt, sizeof(pkt), s->c.session, &a));
+	s->n.announces++;
+}
+
+static void send_fetch(struct bulk_sender *s, struct bulk_output *out, struct member *m,
+		       uint64_t now)
+{
+	uint8_t pkt[BULK_HDR + 6 + BULK_URL_MAX];
+
+	send_ctl(s, out, &m->info.addr, pkt,
+		 bulk_build_fetch(pkt, sizeof(pkt), s->c.session, m->info.id, s->c.fetch_url));
+	m->last_fetch_sent = now;
+}
+
+static unsigned slice_k(const struct bulk_sender *s, uint32_t slice)
+{
+	return bulk_slice_k(s->c.size, s->c.k, s->c.symbol, slice);
+}
+
+static void enqueue(struct bulk_sender *s, uint32_t slice)
+{
+	if (s->sl[slice].queued)
+		return;
+	s->sl[slice].queued = 1;
+	s->queue[(s->qhead + s->qlen) % s->nslices] = slice;
+	s->qlen++;
+}
+
+static struct member *member_find(struct bulk_sender *s, uint32_t id)
+{
+	for (unsigned i = 0; i < s->nm; i++)
+		if (s->m[i].info.id == id)
+			return &s->m[i];
+	return NULL;
+}
+
+/* Control from a receiver must come from the address it joined from. */
+static struct member *member_check(struct bulk_sender *s, uint32_t id, struct bulk_addr from)
+{
+	struct member *m = member_find(s, id);
+
+	if (!m || m->info.addr.ip != from.ip || m->info.addr.port != from.port) {
+		s->n.nonmember++;
+		return NULL;
+	}
+	return m;
+}
+
+static void note_loss(struct bulk_sender *s, unsigned permille)
+{
+	if (permille > s->worst_loss)
+		s->worst_loss = permille;
+}
+
+static void on_hello(struct bulk_sender *s, uint64_t now, struct bulk_addr from,
+		     const struct bulk_packet *p, struct bulk_output *out)
+{
+	uint8_t pkt[BULK_HDR + 4];
+	struct member *m;
+
+	if (p->u.hello.tag != s->tag || p->u.hello.receiver == 0) {
+		s->n.bad_packets++;
+		return;
+	}
+	m = member_find(s, p->u.hello.receiver);
+	if (!m) {
+		if (s->nm >= s->c.max_members) {
+			s->n.members_full++;
+			return;
+		}
+		m = &s->m[s->nm++];
+		memset(m, 0, sizeof(*m));
+		m->info.id = p->u.hello.receiver;
+		m->info.state = BULK_M_ACTIVE;
+		s->n.joins++;
+		if (s->state == BULK_SS_FINISHED ||
+		    (s->c.deadline_us && s->started && now >= s->started + s->c.deadline_us)) {
+			m->info.state = BULK_M_FETCH;
+			s->n.fetch_told++;
+		}
+	}
+	m->info.addr = from;
+	m->last_heard = now;
+	send_ctl(s, out, &from, pkt,
+		 bulk_build_id(pkt, sizeof(pkt), BULK_WELCOME, s->c.session, m->info.id));
+	if (m->info.state == BULK_M_FETCH)
+		send_fetch(s, out, m, now);
+}
+
+static void on_nak(struct bulk_sender *s, uint64_t now, struct bulk_member_info *info,
+		   struct member *m, const struct bulk_packet *p)
+{
+	const uint8_t *miss = p->u.nak.missing;
+
+	if (now - m->nak_window_start >= 1000000) {
+		m->nak_window_start = now;
+		m->nak_in_window = 0;
+	}
+	if (++m->nak_in_window > s->c.nak_per_second) {
+		s->n.nak_ratelimited++;
+		return;
+	}
+	s->n.naks++;
+	info->naks++;
+	note_loss(s, p->u.nak.loss_permille);
+	if (info->state != BULK_M_ACTIVE)
+		return; /* fetching by HTTP or done: no more repairs for it */
+	for (unsigned i = 0; i < p->u.nak.count; i++) {
+		uint32_t slice = p->u.nak.base + i;
+		struct slice_state *st;
+		unsigned k, c = miss[i];
+
+		if (c == 0)
+			continue;
+		if (slice >= s->nslices) {
+			s->n.nak_past_end++;
+			return;
+		}
+		if (slice >= s->front) {
+			s->n.nak_early++; /* not sent yet: the first pass will bring it */
+			continue;
+		}
+		s->n.nak_entries++;
+		st = &s->sl[slice];
+		k = slice_k(s, slice);
+		if (c >= k) {
+			if (!st->carousel) {
+				st->carousel = 1;
+				s->carousel_count++;
+			}
+			continue;
+		}
+		if (st->last_burst && now - st->last_repair_us < s->c.repair_holdoff_us) {
+			if (c <= st->last_burst) {
+				s->n.nak_suppressed++;
+				continue;
+			}
+			c -= st->last_burst;
+		}
+		if (c > st->want) {
+			st->want = (uint8_t)c;
+			enqueue(s, slice);
+		} else {
+			s->n.nak_suppressed++;
+		}
+	}
+}
+
+void bulk_sender_input(struct bulk_sender *s, uint64_t now, struct bulk_addr from,
+		       const uint8_t *buf, size_t len, struct bulk_output *out)
+{
+	struct bulk_packet p;
+	enum bulk_parse_status st = bulk_parse(buf, len, &p);
+	struct member *m;
+	uint8_t pkt[BULK_HDR + 4];
+
+	out->n = 0;
+	if (st != BULK_PARSE_OK) {
+		if (st == BULK_PARSE_SHORT || st == BULK_PARSE_LENGTH)
+			s->n.truncated++;
+		else
+			s->n.bad_packets++;
+		return;
+	}
+	if (p.session != s->c.session) {
+		s->n.unknown_session++;
+		return;
+	}
+	switch (p.type) {
+	case BULK_HELLO:
+		on_hello(s, now, from, &p, out);
+		return;
+	case BULK_NAK:
+		if ((m = member_check(s, p.u.nak.receiver, from)) != NULL) {
+			m->last_heard = now;
+			on_nak(s, now, &m->info, m, &p);
+		}
+		return;
+	case BULK_STATUS:
+		if ((m = member_check(s, p.u.status.receiver, from)) != NULL) {
+			m->last_heard = now;
+			m->info.slices_done = p.u.status.slices_done > s->nslices ? s->nslices
+										  : p.u.status.slices_done;
+			m->info.bytes = p.u.status.bytes > s->c.size ? s->c.size : p.u.status.bytes;
+			m->info.loss_permille = p.u.status.loss_permille;
+			if (m->info.state == BULK_M_ACTIVE)
+				note_loss(s, p.u.status.loss_permille);
+		}
+		return;
+	case BULK_DONE:
+		if ((m = member_check(s, p.u.done.receiver, from)) != NULL) {
+			m->last_heard = now;
+			if (m->info.state != BULK_M_DONE) {
+				m->info.state = BULK_M_DONE;
+				m->info.result = p.u.done.result;
+				if (p.u.done.result == BULK_RESULT_OK || p.u.done.result == BULK_RESULT_FETCHED) {
+					s->n.done_ok++;
+					m->info.slices_done = s->nslices;
+					m->info.bytes = s->c.size;
+				} else {
+					s->n.done_failed++;
+				}
+			}
+			send_ctl(s, out, &from, pkt,
+				 bulk_build_id(pkt, sizeof(pkt), BULK_DONE_ACK, s->c.session, m->info.id));
+		}
+		return;
+	default:
+		s->n.bad_packets++; /* sender-to-receiver types never come back */
+		return;
+	}
+}
+
+static bool has_data(const struct bulk_sender *s)
+{
+	if (s->state != BULK_SS_RUNNING && s->state != BULK_SS_DRAINING)
+		return false;
+	return s->burst_active || s->qlen > 0 || s->front < s->nslices || s->carousel_count > 0;
+}
+
+/* Pick the next symbol to send; false when there is nothing. */
+static bool next_symbol(struct bulk_sender *s, uint64_t now, uint32_t *slice, uint16_t *esi,
+			uint8_t *burst, uint8_t *flags)
+{
+	struct slice_state *st;
+
+	while (!s->burst_active && s->qlen > 0) {
+		uint32_t q = s->queue[s->qhead];
+
+		s->qhead = (s->qhead + 1) % s->nslices;
+		s->qlen--;
+		st = &s->sl[q];
+		st->queued = 0;
+		if (st->want == 0)
+			continue;
+		s->burst_active = true;
+		s->burst_slice = q;
+		s->burst_left = s->burst_size = st->want;
+		s->burst_flags = BULK_F_REPAIR;
+		st->last_burst = st->want;
+		st->last_repair_us = now;
+		st->want = 0;
+	}
+	if (!s->burst_active && s->front < s->nslices) {
+		unsigned k = slice_k(s, s->front), total = k + s->c.proactive;
+
+		if (total > RS_SYMBOLS)
+			total = RS_SYMBOLS;
+		*slice = s->front;
+		*esi = (uint16_t)s->front_esi;
+		*burst = 0;
+		*flags = 0;
+		if (++s->front_esi >= total) {
+			s->sl[s->front].next_esi = (uint16_t)(total % RS_SYMBOLS);
+			s->front++;
+			s->front_esi = 0;
+		}
+		s->n.source_sent += *esi < k;
+		s->n.repair_sent += *esi >= k;
+		return true;
+	}
+	if (!s->burst_active && s->carousel_count > 0) {
+		for (uint32_t i = 0; i < s->nslices; i++) {
+			uint32_t q = (s->carousel_pos + i) % s->nslices;
+
+			if (!s->sl[q].carousel)
+				continue;
+			s->sl[q].carousel = 0;
+			s->carousel_count--;
+			s->carousel_pos = (q + 1) % s->nslices;
+			s->burst_active = true;
+			s->burst_slice = q;
+			s->burst_left = s->burst_size = (uint8_t)slice_k(s, q);
+			s->burst_flags = BULK_F_CAROUSEL;
+			s->sl[q].last_burst = s->burst_size;
+			s->sl[q].last_repair_us = now;
+			break;
+		}
+	}
+	if (!s->burst_active)
+		return false;
+	st = &s->sl[s->burst_slice];
+	*slice = s->burst_slice;
+	*esi = st->next_esi;
+	st->next_esi = (uint16_t)((st->next_esi + 1) % RS_SYMBOLS);
+	*burst = s->burst_size;
+	*flags = s->burst_flags;
+	if (--s->burst_left == 0)
+		s->burst_active = false;
+	if (*flags & BULK_F_CAROUSEL)
+		s->n.carousel_sent++;
+	else
+		s->n.repair_sent++;
+	return true;
+}
+
+static void update_members(struct bulk_sender *s, uint64_t now, struct bulk_output *out)
+{
+	bool past_deadline = s->c.deadline_us && s->started && now >= s->started + s->c.deadline_us;
+
+	for (unsigned i = 0; i < s->nm; i++) {
+		struct member *m = &s->m[i];
+
+		if (m->info.state == BULK_M_DONE || m->info.state == BULK_M_GONE)
+			continue;
+		if (now - m->last_heard >= s->c.member_timeout_us) {
+			m->info.state = BULK_M_GONE;
+			s->n.timeouts++;
+			continue;
+		}
+		if (m->info.state == BULK_M_ACTIVE && past_deadline) {
+			m->info.state = BULK_M_FETCH;
+			s->n.fetch_told++;
+			m->last_fetch_sent = 0;
+		}
+		if (m->info.state == BULK_M_FETCH && out->n < BULK_ACTIONS_MAX / 2 &&
+		    (m->last_fetch_sent == 0 || now - m->last_fetch_sent >= FETCH_REPEAT_US))
+			send_fetch(s, out, m, now);
+	}
+}
+
+static bool all_settled(const struct bulk_sender *s)
+{
+	for (unsigned i = 0; i < s->nm; i++)
+		if (s->m[i].info.state == BULK_M_ACTIVE || s->m[i].info.state == BULK_M_FETCH)
+			return false;
+	return true;
+}
+
+static unsigned active_members(const struct bulk_sender *s)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < s->nm; i++)
+		n += s->m[i].info.state == BULK_M_ACTIVE;
+	return n;
+}
+
+void bulk_sender_tick(struct bulk_sender *s, uint64_t now, struct bulk_output *out)
+{
+	double cost = (double)BULK_DATA_HDR + s->c.symbol + 42;
+
+	out->n = 0;
+	update_members(s, now, out);
+	if (s->state == BULK_SS_WAITING) {
+		unsigned a = active_members(s);
+
+		if ((s->c.min_receivers == 0 || a >= s->c.min_receivers) ||
+		    (s->c.max_wait_us && now - s->created >= s->c.max_wait_us && a > 0)) {
+			s->state = BULK_SS_RUNNING;
+			s->started = now;
+			s->tokens_at = now;
+			s->next_announce = now;
+		}
+	}
+	if (s->state == BULK_SS_RUNNING && s->front >= s->nslices)
+		s->state = BULK_SS_DRAINING;
+	if (s->state == BULK_SS_DRAINING && !s->burst_active && s->qlen == 0 && all_settled(s))
+		s->state = BULK_SS_FINISHED;
+	if (now >= s->next_aimd) {
+		if (s->worst_loss > s->c.loss_threshold_permille) {
+			s->rate = s->rate * 7 / 10;
+			s->n.rate_decreases++;
+		} else {
+			s->rate += s->c.max_rate / 25;
+		}
+		if (s->rate > s->c.max_rate)
+			s->rate = s->c.max_rate;
+		if (s->rate < s->c.min_rate)
+			s->rate = s->c.min_rate;
+		s->worst_loss = 0;
+		s->next_aimd = now + AIMD_INTERVAL_US;
+	}
+	if (now >= s->next_announce && s->state != BULK_SS_FINISHED) {
+		send_announce(s, out);
+		s->next_announce = now + s->c.announce_us;
+	}
+	s->tokens += (double)s->rate * (double)(now - s->tokens_at) / 1e6;
+	s->tokens_at = now;
+	if (s->tokens > cost * BURST_PACKETS)
+		s->tokens = cost * BURST_PACKETS;
+	while (out->n < BULK_ACTIONS_MAX && s->tokens >= cost && has_data(s)) {
+		struct bulk_action *a;
+		uint32_t slice;
+		uint16_t esi;
+		uint8_t burst, flags;
+
+		if (!next_symbol(s, now, &slice, &esi, &burst, &flags))
+			break;
+		a = push(out, BULK_ACT_DATA);
+		a->slice = slice;
+		a->esi = esi;
+		a->len = (uint16_t)bulk_build_data_hdr(a->pkt, sizeof(a->pkt), s->c.session, s->tag,
+						       slice, esi, burst, flags, s->seq++);
+		s->tokens -= cost;
+		s->n.data_sent++;
+		s->n.bytes_sent += s->c.symbol;
+	}
+	/* Next wake-up: the earliest timer, or when the bucket holds a packet. */
+	s->deadline = s->next_aimd;
+	if (s->state != BULK_SS_FINISHED && s->next_announce < s->deadline)
+		s->deadline = s->next_announce;
+	if (has_data(s)) {
+		uint64_t wait = s->tokens >= cost ? 0
+			: (uint64_t)((cost - s->tokens) * 1e6 / (double)s->rate) + 1;
+
+		if (now + wait < s->deadline)
+			s->deadline = now + wait;
+	}
+	if (s->state == BULK_SS_FINISHED)
+		s->deadline = UINT64_MAX;
+}
+
+uint64_t bulk_sender_deadline(const struct bulk_sender *s)
+{
+	return s->deadline;
+}
+
+enum bulk_sender_state bulk_sender_state(const struct bulk_sender *s)
+{
+	return s->state;
+}
+
+const struct bulk_sender_counters *bulk_sender_counters(const struct bulk_sender *s)
+{
+	return &s->n;
+}
+
+uint64_t bulk_sender_rate(const struct bulk_sender *s)
+{
+	return s->rate;
+}
+
+unsigned bulk_sender_members(const struct bulk_sender *s)
+{
+	return s->nm;
+}
+
+bool bulk_sender_member(const struct bulk_sender *s, unsigned i, struct bulk_member_info *out)
+{
+	if (i >= s->nm)
+		return false;
+	*out = s->m[i].info;
+	return true;
+}
