@@ -45,6 +45,8 @@ void config_free(struct config *c)
 {
 	config_dhcp_free(c->dhcp);
 	c->dhcp = NULL;
+	config_image_free(c->images);
+	c->images = NULL;
 }
 
 int config_parse_endpoint(const char *s, uint32_t *ip, uint16_t *port)
@@ -300,6 +302,9 @@ static const struct config_section *section_find(const char *name)
 	for (size_t i = 0; i < config_dhcp_nsections; i++)
 		if (!strcmp(name, config_dhcp_sections[i].name))
 			return &config_dhcp_sections[i];
+	for (size_t i = 0; i < config_image_nsections; i++)
+		if (!strcmp(name, config_image_sections[i].name))
+			return &config_image_sections[i];
 	return NULL;
 }
 
@@ -446,5 +451,7 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "[http] https-listen: needs certificate and key");
 		return -1;
 	}
+	if (config_image_validate(c->images, err, errlen) < 0)
+		return -1;
 	return config_dhcp_validate(c->dhcp, err, errlen);
 }

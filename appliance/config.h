@@ -86,6 +86,8 @@ struct config {
 	char token_secret_file[PATH_MAX]; /* "" = a new secret at each start */
 	bool require_token;
 	uint32_t token_lifetime;        /* seconds */
+	/* [image NAME]: ISO images served under images/NAME/; NULL when none */
+	struct config_images *images;
 };
 
 void config_defaults(struct config *c);
@@ -99,6 +101,14 @@ int config_parse(const char *buf, size_t len, const char *name, struct config *c
 int config_load(const char *path, struct config *c, char *err, size_t errlen);
 /* Cross-field checks after parsing (root set, ...). */
 int config_validate(const struct config *c, char *err, size_t errlen);
+
+/* [image NAME] (config_image.c): open every configured ISO; NULL with
+ * the reason in err. */
+struct image_set;
+struct config_images;
+struct image_set *config_images_open(const struct config *c, char *err, size_t errlen);
+void config_image_free(struct config_images *im);
+int config_image_validate(const struct config_images *im, char *err, size_t errlen);
 
 /* "ADDR[:PORT]" -> network-order ip and port (port kept when absent). */
 int config_parse_endpoint(const char *s, uint32_t *ip, uint16_t *port);

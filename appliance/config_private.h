@@ -20,6 +20,9 @@ struct config_section {
 extern const struct config_section config_dhcp_sections[];
 extern const size_t config_dhcp_nsections;
 
+extern const struct config_section config_image_sections[];
+extern const size_t config_image_nsections;
+
 void config_dhcp_free(struct config_dhcp *d);
 int config_dhcp_validate(const struct config_dhcp *d, char *err, size_t errlen);
 

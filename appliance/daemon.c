@@ -4,6 +4,7 @@
 #include "appliance/provisioning.h"
 #include "control/dhcp/dhcp_service.h"
 #include "dataplane/transport.h"
+#include "imager/image.h"
 #include "imager/store.h"
 
 #include <arpa/inet.h>
@@ -48,6 +49,7 @@ struct daemon {
 	struct dhcp_service *dhcp;
 	struct http_server *http;
 	struct provisioning *provisioning;
+	struct image_set *images;
 };
 
 static void write_http_metrics(const struct http_server *http, FILE *f)
@@ -98,6 +100,37 @@ static int http_start(struct daemon *d)
 	log_event(LOG_INFO, "http.listen", "addr=%s:%u https_port=%u root=%s", ip,
 		  ntohs(d->cfg.http.listen_port), ntohs(d->cfg.http.tls_listen_port),
 		  d->cfg.http.root);
+	return 0;
+}
+
+/* [image NAME]: open c's ISO images and serve them from the TFTP store and
+ * HTTP in place of the current set (at start, and on SIGHUP). */
+static int images_apply(struct daemon *d, const struct config *c)
+{
+	char err[CONFIG_ERR_MAX];
+	struct image_set *set, *old = d->images;
+
+	if (!c->images && !old)
+		return 0;
+	set = config_images_open(c, err, sizeof(err));
+	if (!set) {
+		log_event(LOG_ERR, "daemon.images", "result=rejected error=\"%s\"", err);
+		return -1;
+	}
+	if (d->store)
+		store_set_images(d->store, set);
+	if (d->http)
+		http_server_set_images(d->http, set);
+	d->images = set;
+	image_set_free(old); /* open objects and requests hold their own descriptors */
+	if (c != &d->cfg) {
+		/* The running config's list is done with; the new one is freed by reload. */
+		config_image_free(d->cfg.images);
+		d->cfg.images = NULL;
+	}
+	if (image_set_start_digests(set) < 0)
+		log_event(LOG_WARN, "daemon.images", "error=\"cannot start the digest thread\"");
+	log_event(LOG_INFO, "daemon.images", "images=%zu", image_set_count(set));
 	return 0;
 }
 
@@ -162,6 +195,10 @@ static void reload(struct daemon *d, const char *path, void (*reapply)(struct co
 		reapply(&next);
 	if (err[0] || config_validate(&next, err, sizeof(err)) < 0) {
 		log_event(LOG_ERR, "config.reload", "result=rejected error=\"%s\"", err);
+		config_free(&next);
+		return;
+	}
+	if (images_apply(d, &next) < 0) {
 		config_free(&next);
 		return;
 	}
@@ -291,6 +328,10 @@ int daemon_run(const char *config_path, const struct config *initial,
 		status = 1;
 		goto out;
 	}
+	if (images_apply(&d, &d.cfg) < 0) {
+		status = 1;
+		goto out;
+	}
 	if (d.cfg.dhcp && d.cfg.dhcp->enabled && dhcp_start(&d) < 0) {
 		status = 1;
 		goto out;
@@ -341,6 +382,7 @@ out:
 	tftp_server_free(d.tftp);
 	d.t->ops->destroy(d.t);
 	store_free(d.store);
+	image_set_free(d.images);
 	config_free(&d.cfg);
 	return status;
 }

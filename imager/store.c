@@ -1,6 +1,8 @@
 /* Content store: path resolution, shared objects and the chunk cache. */
 #include "imager/store.h"
 
+#include "imager/image.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -39,6 +41,7 @@ struct store_object {
 	struct store_object *next;        /* bucket chain */
 	uint64_t nchunks;
 	struct store_chunk **chunks;
+	struct image_file *img;           /* a file of an ISO image: its extents */
 };
 
 struct store {
@@ -49,6 +52,7 @@ struct store {
 	struct store_chunk *lru_head, *lru_tail; /* head = oldest */
 	struct store_object *buckets[OBJECT_BUCKETS];
 	struct store_stats stats;
+	struct image_set *images;         /* served under images/NAME/ */
 };
 
 static long sys_openat2(int dirfd, const char *path, struct open_how *how)
@@ -193,6 +197,7 @@ static void object_destroy(struct store_object *obj)
 	table_remove(obj);
 	if (obj->fd >= 0)
 		close(obj->fd);
+	free(obj->img);
 	free(obj->mem);
 	free(obj->chunks);
 	free(obj);
@@ -288,6 +293,71 @@ static struct store_object *object_alloc(struct store *st, uint64_t size)
 	return obj;
 }
 
+void store_set_images(struct store *st, struct image_set *images)
+{
+	st->images = images;
+}
+
+static bool same_image_file(const struct store_object *obj, const struct image_file *f)
+{
+	return obj->img && obj->dev == f->dev && obj->ino == f->ino && obj->size == f->size &&
+	       obj->img->n_extents == f->n_extents &&
+	       !memcmp(obj->img->extents, f->extents, f->n_extents * sizeof(f->extents[0]));
+}
+
+/* A file of an ISO image: the image's descriptor (dup'ed, so the object
+ * outlives a reload that closes the image) read through the extents.
+ * Returns NOT_MINE for paths outside every image. */
+#define NOT_MINE (-1)
+static int store_open_image(struct store *st, const char *name, size_t len, unsigned flags,
+			    struct store_object **out)
+{
+	char path[STORE_NAME_MAX];
+	struct image_file f;
+	struct store_object *obj;
+	unsigned b;
+	int rc;
+
+	if (normalise(name, len, flags, path) < 0)
+		return STORE_BAD_NAME;
+	rc = image_set_lookup(st->images, path, strlen(path), &f);
+	if (rc == IMAGE_NOT_MINE)
+		return NOT_MINE;
+	if (rc == -EISDIR || rc == -EOPNOTSUPP)
+		return STORE_NOT_REGULAR;
+	if (rc == -EINVAL)
+		return STORE_BAD_NAME;
+	if (rc < 0)
+		return store_status_from_errno(-rc);
+	b = bucket_of(f.dev, f.ino);
+	for (obj = st->buckets[b]; obj; obj = obj->next)
+		if (same_image_file(obj, &f)) {
+			obj->refs++;
+			*out = obj;
+			return STORE_OK;
+		}
+	obj = object_alloc(st, f.size);
+	if (!obj)
+		return STORE_IO;
+	obj->img = malloc(sizeof(*obj->img));
+	obj->fd = fcntl(f.fd, F_DUPFD_CLOEXEC, 0);
+	if (!obj->img || obj->fd < 0) {
+		object_destroy(obj);
+		return STORE_IO;
+	}
+	*obj->img = f;
+	obj->img->fd = obj->fd;
+	obj->dev = f.dev;
+	obj->ino = f.ino;
+	obj->mtime.tv_sec = (time_t)f.mtime;
+	obj->next = st->buckets[b];
+	st->buckets[b] = obj;
+	obj->in_table = true;
+	st->stats.objects++;
+	*out = obj;
+	return STORE_OK;
+}
+
 enum store_status store_open(struct store *st, const char *name, size_t len, unsigned flags,
 			     struct store_object **out)
 {
@@ -296,6 +366,12 @@ enum store_status store_open(struct store *st, const char *name, size_t len, uns
 	unsigned b;
 	int fd;
 
+	if (st->images) {
+		int is = store_open_image(st, name, len, flags, out);
+
+		if (is != NOT_MINE)
+			return (enum store_status)is;
+	}
 	/* O_NONBLOCK: a fifo in the tree must not stall the event loop. */
 	fd = store_resolve(st->rootfd, name, len, flags, O_RDONLY | O_NOCTTY | O_NONBLOCK);
 	if (fd == -EINVAL)
@@ -308,7 +384,7 @@ enum store_status store_open(struct store *st, const char *name, size_t len, uns
 	}
 	b = bucket_of(sb.st_dev, sb.st_ino);
 	for (obj = st->buckets[b]; obj; obj = obj->next) {
-		if (obj->dev != sb.st_dev || obj->ino != sb.st_ino)
+		if (obj->dev != sb.st_dev || obj->ino != sb.st_ino || obj->img)
 			continue;
 		if (obj->size == (uint64_t)sb.st_size &&
 		    obj->mtime.tv_sec == sb.st_mtim.tv_sec &&
@@ -339,6 +415,14 @@ enum store_status store_open(struct store *st, const char *name, size_t len, uns
 	return STORE_OK;
 }
 
+int store_object_digest(const struct store_object *obj, uint8_t digest[32])
+{
+	if (!obj->img || !obj->img->has_digest)
+		return -ENOENT;
+	memcpy(digest, obj->img->digest, 32);
+	return 0;
+}
+
 uint64_t store_object_size(const struct store_object *obj)
 {
 	return obj->size;
@@ -367,6 +451,17 @@ static ssize_t read_full(int fd, uint8_t *buf, size_t len, uint64_t off)
 	return (ssize_t)got;
 }
 
+/* Plain files read at their offset; image files through their extents. */
+static ssize_t object_read(struct store_object *obj, uint8_t *buf, size_t len, uint64_t off)
+{
+	int rc;
+
+	if (!obj->img)
+		return read_full(obj->fd, buf, len, off);
+	rc = image_file_read(obj->img, buf, len, off);
+	return rc < 0 ? rc : (ssize_t)len;
+}
+
 static struct store_chunk *chunk_get(struct store_object *obj, uint64_t index, int *err)
 {
 	struct store *st = obj->st;
@@ -391,7 +486,7 @@ static struct store_chunk *chunk_get(struct store_object *obj, uint64_t index, i
 		c->data = obj->mem + off;
 	} else {
 		c->data = malloc(len);
-		n = c->data ? read_full(obj->fd, c->data, len, off) : -ENOMEM;
+		n = c->data ? object_read(obj, c->data, len, off) : -ENOMEM;
 		if (n < (ssize_t)len) {
 			/* A file shrunk under a transfer: fail it, never send junk. */
 			*err = n < 0 ? (int)n : -EIO;
@@ -460,7 +555,7 @@ enum store_status store_open_netascii(struct store *st, struct store_object *src
 		return STORE_TOO_LARGE;
 	raw = malloc(src->size ? src->size : 1);
 	conv = malloc(src->size * 2 + 1);
-	n = raw && conv ? read_full(src->fd, raw, src->size, 0) : -ENOMEM;
+	n = raw && conv ? object_read(src, raw, src->size, 0) : -ENOMEM;
 	if (n < 0 || (uint64_t)n != src->size) {
 		free(raw);
 		free(conv);

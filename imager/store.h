@@ -39,6 +39,7 @@ enum store_open_flags {
 
 struct store;
 struct store_object;
+struct image_set;
 struct store_chunk;
 
 struct store_stats {
@@ -64,6 +65,13 @@ enum store_status store_open_netascii(struct store *st, struct store_object *src
 				      struct store_object **out);
 void store_object_put(struct store_object *obj);
 uint64_t store_object_size(const struct store_object *obj);
+/* Serve the files of these ISO images under images/NAME/ (imager/image.h)
+ * before the root; NULL: none. The set must outlive the calls to
+ * store_open; objects opened from it do not need it. */
+void store_set_images(struct store *st, struct image_set *images);
+/* SHA-256 of the object's bytes, where known (files of ISO images whose
+ * digests are computed). 0, or -ENOENT. */
+int store_object_digest(const struct store_object *obj, uint8_t digest[32]);
 int64_t store_object_mtime(const struct store_object *obj);
 
 /* Describe bytes [off, off+len) of obj in at most two iovecs, pinning the

@@ -159,7 +159,8 @@ static bool try_dynamic(struct http_conn *c, const struct http_request *req, con
 
 void http_answer(struct http_conn *c, const struct http_request *req)
 {
-	char path[STORE_NAME_MAX], etag[48];
+	char path[STORE_NAME_MAX], etag[72];
+	struct image_file *img;
 	size_t plen = 0, elen;
 	bool dir = false;
 	enum http_error err;
@@ -191,17 +192,21 @@ void http_answer(struct http_conn *c, const struct http_request *req)
 	}
 	/* O_NONBLOCK: opening a FIFO someone left in the tree must not hang
 	 * the loop (it is refused below anyway). */
-	fd = store_resolve(c->srv->rootfd, path, plen, 0, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+	fd = http_image_open(c->srv, path, plen, &sb, &img);
+	if (fd == HTTP_NOT_IMAGE)
+		fd = store_resolve(c->srv->rootfd, path, plen, 0, O_RDONLY | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		http_answer_error(c, req, status_of_errno(-fd));
 		return;
 	}
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+	if ((!img && fstat(fd, &sb) < 0) || !S_ISREG(sb.st_mode)) {
 		close(fd);
 		http_answer_error(c, req, S_ISDIR(sb.st_mode) ? 404 : 403);
 		return;
 	}
-	elen = http_etag_format(etag, sizeof(etag), sb.st_mtim.tv_sec, (uint64_t)sb.st_size);
+	elen = http_image_etag(img, etag, sizeof(etag));
+	if (elen == 0)
+		elen = http_etag_format(etag, sizeof(etag), sb.st_mtim.tv_sec, (uint64_t)sb.st_size);
 	r.etag = etag;
 	r.has_last_modified = true;
 	r.last_modified = sb.st_mtim.tv_sec;
@@ -237,6 +242,7 @@ void http_answer(struct http_conn *c, const struct http_request *req)
 	c->head_len = http_response_format(&r, c->head, HTTP_HEAD_CAP);
 	if (c->head_len == 0) {
 		close(fd);
+		free(img);
 		http_answer_error(c, req, 500);
 		return;
 	}
@@ -245,6 +251,7 @@ void http_answer(struct http_conn *c, const struct http_request *req)
 	if (req->method == HTTP_METHOD_GET && (r.status == 200 || r.status == 206) &&
 	    r.range.length > 0) {
 		c->file_fd = fd;
+		c->img = img;
 		c->file_off = (int64_t)r.range.start;
 		if (r.range.length <= HTTP_SMALL_BODY)
 			c->small_body = (uint32_t)r.range.length;
@@ -252,5 +259,6 @@ void http_answer(struct http_conn *c, const struct http_request *req)
 			c->to_pipe = r.range.length;
 	} else {
 		close(fd);
+		free(img);
 	}
 }

@@ -121,9 +121,10 @@ static int pipe_ready(struct http_conn *c)
 static void submit_splice_pair(struct http_conn *c)
 {
 	uint32_t n = c->to_pipe < c->pipe_cap ? (uint32_t)c->to_pipe : c->pipe_cap;
+	int64_t off = http_image_offset(c->img, c->file_off, &n);
 
 	c->splice_in = (struct transport_io){ .kind = TRANSPORT_IO_SPLICE, .fd = c->file_fd,
-					      .fd_out = c->pipe[1], .off_in = c->file_off,
+					      .fd_out = c->pipe[1], .off_in = off,
 					      .len = n, .link = 1, .done = on_splice_in, .arg = c };
 	c->splice_out = (struct transport_io){ .kind = TRANSPORT_IO_SPLICE, .fd = c->pipe[0],
 					       .fd_out = c->fd, .off_in = -1, .len = n,
@@ -207,9 +208,10 @@ static void send_tls(struct http_conn *c)
 		}
 		if (c->to_pipe) {
 			uint32_t n = c->to_pipe < HTTP_TLS_PLAIN ? (uint32_t)c->to_pipe : HTTP_TLS_PLAIN;
+			int64_t off = http_image_offset(c->img, c->file_off, &n);
 
 			c->tx_io = (struct transport_io){ .kind = TRANSPORT_IO_READ, .fd = c->file_fd,
-							  .off_in = c->file_off,
+							  .off_in = off,
 							  .buf = c->tls_buf + HTTP_TLS_RECV, .len = n,
 							  .done = on_tls_read, .arg = c };
 			submit(c, &c->tx_io);
@@ -226,10 +228,12 @@ static void on_small_read(void *arg, int res)
 
 	if (!tx_done(c, res))
 		return;
-	/* The head promised this many bytes: a shorter file is a failure. */
-	if (res == (int)c->small_body) {
+	/* The head promised this many bytes: a shorter file is a failure.
+	 * An image file may take one read per extent. */
+	if (res > 0 && res == (int)c->tx_io.len) {
 		c->head_len += (size_t)res;
-		c->small_body = 0;
+		c->small_body -= (uint32_t)res;
+		c->file_off += res;
 	} else {
 		c->tx_failed = true;
 	}
@@ -245,9 +249,12 @@ void http_conn_send(struct http_conn *c)
 		return;
 	}
 	if (c->responding && c->small_body) {
+		uint32_t n = c->small_body;
+		int64_t off = http_image_offset(c->img, c->file_off, &n);
+
 		c->tx_io = (struct transport_io){ .kind = TRANSPORT_IO_READ, .fd = c->file_fd,
-						  .off_in = c->file_off, .buf = c->head + c->head_len,
-						  .len = c->small_body, .done = on_small_read, .arg = c };
+						  .off_in = off, .buf = c->head + c->head_len,
+						  .len = n, .done = on_small_read, .arg = c };
 		submit(c, &c->tx_io);
 	} else if (c->ssl)
 		send_tls(c);

@@ -42,6 +42,7 @@ static void conn_free(struct http_conn *c)
 	timer_heap_set(&srv->timers, &c->timer, UINT64_MAX);
 	if (c->file_fd >= 0)
 		close(c->file_fd);
+	free(c->img);
 	if (c->pipe[0] >= 0) {
 		close(c->pipe[0]);
 		close(c->pipe[1]);
@@ -185,6 +186,8 @@ void http_conn_response_done(struct http_conn *c)
 	free(c->dyn_out);
 	c->dyn_out = NULL;
 	c->out = c->head;
+	free(c->img);
+	c->img = NULL;
 	c->responding = false;
 	if (!c->keep_alive) {
 		http_conn_close(c);

@@ -85,6 +85,10 @@ void http_server_free(struct http_server *srv);
  * files stay.
  * Returns -errno and keeps the old root when the new one cannot be opened. */
 int http_server_reconfigure(struct http_server *srv, const struct http_server_config *cfg);
+/* Serve the files of these ISO images under images/NAME/ (imager/image.h)
+ * before the root; NULL: none. Requests under way keep their own copy. */
+struct image_set;
+void http_server_set_images(struct http_server *srv, struct image_set *images);
 /* Expire timeouts; returns the next deadline (UINT64_MAX: none). */
 uint64_t http_server_tick(struct http_server *srv, uint64_t now_us);
 void http_server_counters(const struct http_server *srv, struct http_counters *out);

@@ -11,6 +11,10 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
+
+struct image_file;
+struct image_set;
 
 /* A head and a whole POST body (leading empty lines are counted in the
  * head), or a head plus pipelined bytes. */
@@ -63,6 +67,7 @@ struct http_conn {
 	uint32_t small_body;         /* bytes to read after the head, then send */
 	size_t head_len, head_sent;
 	int file_fd;                 /* body source, -1: none */
+	struct image_file *img;      /* file_fd is an ISO image: file_off maps through these extents */
 	int pipe[2];                 /* file -> pipe -> socket, made on first use */
 	uint32_t pipe_cap;
 	int64_t file_off;            /* next byte to move into the pipe */
@@ -115,6 +120,7 @@ struct http_server {
 	uint64_t accept_retry_us;
 	struct timer_heap timers;
 	struct http_counters c;
+	struct image_set *images;    /* ISO images under images/NAME/; NULL: none */
 };
 
 /* http_server.c */
@@ -127,6 +133,18 @@ void http_conn_response_done(struct http_conn *c);
 /* http_answer.c: fill c->head (and the body source) for a request. */
 void http_answer(struct http_conn *c, const struct http_request *req);
 void http_answer_error(struct http_conn *c, const struct http_request *req, int status);
+
+/* http_image.c: path as a file of an ISO image. Returns a descriptor
+ * (with *img malloc'd and sb's mode, size, mtime filled), -errno, or
+ * HTTP_NOT_IMAGE for paths the root serves. */
+#define HTTP_NOT_IMAGE (-1000000)
+int http_image_open(struct http_server *srv, const char *path, size_t len, struct stat *sb,
+		    struct image_file **img);
+/* The digest as a strong ETag; 0 when there is none. */
+size_t http_image_etag(const struct image_file *img, char *out, size_t size);
+/* The descriptor offset of body byte file_off, *len cut to the contiguous
+ * run; file_off itself without img. */
+int64_t http_image_offset(const struct image_file *img, int64_t file_off, uint32_t *len);
 
 /* http_send.c: move the response out; calls http_conn_response_done. */
 void http_conn_send(struct http_conn *c);
