@@ -311,4 +311,26 @@ const char *bulk_receiver_message(const struct bulk_receiver *r);
 const char *bulk_receiver_fetch_url(const struct bulk_receiver *r);
 bool bulk_receiver_digest_ok(const struct bulk_receiver *r);
 
+/* ---- the sender over a UDP socket (bulk_send_io.c) ---- */
+
+struct store_object;
+
+struct bulk_run_config {
+	const char *name;          /* for progress lines and logs */
+	uint32_t group_ip;         /* network order */
+	uint16_t group_port;       /* network order */
+	const char *ifname;        /* NULL: the routing table decides */
+	unsigned ttl;
+	bool loop;                 /* IP_MULTICAST_LOOP: receivers on this host */
+	unsigned progress_ms;      /* per-receiver progress on stderr; 0: none */
+	uint64_t linger_us;        /* after the end, keep acknowledging DONE */
+	struct bulk_sender_config engine;
+};
+
+/* Run one session in the foreground until it finishes. Returns 0 when
+ * every receiver that joined reported success (by multicast or HTTP), 1
+ * when some failed or timed out or nobody joined, -errno on a socket or
+ * store error. */
+int bulk_send_run(const struct bulk_run_config *rc, struct store_object *obj);
+
 #endif

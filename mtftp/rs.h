@@ -16,8 +16,8 @@
 #define RS_SYMBOLS 256 /* esi space of one slice */
 #define RS_MAX_K 128
 
-uint8_t gf_mul(uint8_t a, uint8_t b);
-uint8_t gf_inv(uint8_t a); /* a != 0 */
+uint8_t rs_gf_mul(uint8_t a, uint8_t b);
+uint8_t rs_gf_inv(uint8_t a); /* a != 0 */
 
 /* dst[0..len) ^= c * src[0..len). Uses AVX2 or SSSE3 split-nibble tables
  * when the CPU has them. */

@@ -93,7 +93,7 @@ __attribute__((constructor)) static void gf_init(void)
 			gf_table[a][b] = gf_exp[gf_log[a] + gf_log[b]];
 	for (unsigned j = 1; j < RS_SYMBOLS; j++)
 		for (unsigned i = 0; i < RS_MAX_K && i < j; i++)
-			cauchy[j][i] = gf_inv((uint8_t)(j ^ i));
+			cauchy[j][i] = rs_gf_inv((uint8_t)(j ^ i));
 #ifdef RS_X86
 	__builtin_cpu_init();
 	if (__builtin_cpu_supports("avx2"))
@@ -103,12 +103,12 @@ __attribute__((constructor)) static void gf_init(void)
 #endif
 }
 
-uint8_t gf_mul(uint8_t a, uint8_t b)
+uint8_t rs_gf_mul(uint8_t a, uint8_t b)
 {
 	return gf_table[a][b];
 }
 
-uint8_t gf_inv(uint8_t a)
+uint8_t rs_gf_inv(uint8_t a)
 {
 	return gf_exp[255 - gf_log[a]];
 }
@@ -210,10 +210,10 @@ int rs_decode(unsigned k, size_t len, const uint8_t esi[], const uint8_t *const 
 			rows[p] = rows[c];
 			rows[c] = rp;
 		}
-		uint8_t inv = gf_inv(a[c][c]);
+		uint8_t inv = rs_gf_inv(a[c][c]);
 		if (inv != 1) {
 			for (unsigned x = 0; x < nmissing; x++)
-				a[c][x] = gf_mul(a[c][x], inv);
+				a[c][x] = rs_gf_mul(a[c][x], inv);
 			gf_scale_row(rows[c], inv, len);
 		}
 		for (unsigned r = 0; r < nmissing; r++) {
@@ -222,7 +222,7 @@ int rs_decode(unsigned k, size_t len, const uint8_t esi[], const uint8_t *const 
 			if (r == c || f == 0)
 				continue;
 			for (unsigned x = 0; x < nmissing; x++)
-				a[r][x] ^= gf_mul(f, a[c][x]);
+				a[r][x] ^= rs_gf_mul(f, a[c][x]);
 			gf_mul_add_row(rows[r], rows[c], f, len);
 		}
 	}
