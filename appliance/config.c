@@ -47,6 +47,8 @@ void config_free(struct config *c)
 	c->dhcp = NULL;
 	config_image_free(c->images);
 	c->images = NULL;
+	config_multicast_free(c->multicast);
+	c->multicast = NULL;
 }
 
 int config_parse_endpoint(const char *s, uint32_t *ip, uint16_t *port)
@@ -290,6 +292,7 @@ static const struct config_section base_sections[] = {
 	{ "daemon", open_plain, set_daemon },
 	{ "tftp", open_plain, set_tftp },
 	{ "http", open_plain, set_http },
+	{ "multicast", config_multicast_open, config_multicast_set },
 };
 
 #define NBASE (sizeof(base_sections) / sizeof(base_sections[0]))
@@ -452,6 +455,8 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 		return -1;
 	}
 	if (config_image_validate(c->images, err, errlen) < 0)
+		return -1;
+	if (config_multicast_validate(c->multicast, err, errlen) < 0)
 		return -1;
 	return config_dhcp_validate(c->dhcp, err, errlen);
 }

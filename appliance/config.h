@@ -61,6 +61,8 @@ struct config_dhcp {
 	size_t nstrs;
 };
 
+struct config_multicast; /* appliance/multicast.h */
+
 struct config {
 	/* [daemon] */
 	int log_level;                  /* enum log_level */
@@ -79,6 +81,7 @@ struct config {
 	char http_certificate[PATH_MAX];
 	char http_key[PATH_MAX];
 	struct http_server_config http; /* listen, caps, timeouts; the daemon sets the paths */
+	struct config_multicast *multicast; /* [multicast NAME]; NULL when none */
 	/* [http] provisioning: per-host templates, tokens, install state */
 	char templates_dir[PATH_MAX];   /* "" = the shipped templates, if installed */
 	char host_state_file[PATH_MAX]; /* "" = states kept in memory */

@@ -1,6 +1,7 @@
 /* pxecast: the daemon and its command line. */
 #include "appliance/config.h"
 #include "appliance/daemon.h"
+#include "appliance/multicast.h"
 #include "appliance/provisioning.h"
 
 #include <getopt.h>
@@ -12,6 +13,7 @@ static const char usage[] =
 	"                     [--log-level err|warn|info|debug]\n"
 	"       pxecast check-config FILE\n"
 	"       pxecast hosts [--config FILE] [--json]\n"
+	"       pxecast multicast start NAME | list [--config FILE] [--quiet]\n"
 	"       pxecast version\n";
 
 /* Command-line values win over the file, also after a SIGHUP reload. */
@@ -108,6 +110,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "check-config"))
 		return cmd_check_config(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "multicast"))
+		return multicast_cmd(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "hosts"))
 		return provisioning_cmd_hosts(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "version")) {
