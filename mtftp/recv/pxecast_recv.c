@@ -324,12 +324,13 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (state != BULK_RX_LISTENING &&
-		    hash_more(&x, bulk_receiver_contiguous(x.r),
-			      state == BULK_RX_VERIFY ? UINT64_MAX : HASH_STEP) < 0)
+		    hash_more(&x, bulk_receiver_contiguous(x.r), HASH_STEP) < 0)
 			break;
 		if (bulk_receiver_state(x.r) == BULK_RX_VERIFY) {
 			unsigned dl = 32;
 
+			if (hash_more(&x, announced_size, UINT64_MAX) < 0)
+				break;
 			EVP_DigestFinal_ex(x.md, sha, &dl);
 			bulk_receiver_verified(x.r, mono_us(), sha, &out);
 			if (apply(&x) < 0)
