@@ -1,0 +1,79 @@
+# Multicast test network, sourced after lib.sh by the multicast tests (and
+# by bench/compare-multicast with its own cleanup):
+#
+#   mcast_setup N          a bridge namespace, a sender namespace (10.201.0.1)
+#                          and N receiver namespaces (10.201.0.(10+i)), each
+#                          on its own veth port of the bridge
+#   mcast_loss I PERMILLE  frames the bridge sends to receiver I are dropped
+#                          with that probability (nftables; no netem here)
+#   mcast_block I          receiver I gets no more multicast (unicast passes)
+#   in_rx I CMD...         run CMD in receiver I's namespace
+#   in_tx CMD...           run CMD in the sender's namespace
+#
+# Every namespace is added to SRV_NS / CLI_NS so lib.sh's cleanup kills what
+# runs inside and deletes them. Interface names: vs (sender port), vrI.
+
+MC_PREFIX=pxm$$
+MC_BR=$MC_PREFIX-br
+MC_TX=$MC_PREFIX-tx
+MC_N=0
+MC_TX_IP=10.201.0.1
+
+mc_rx_ns() { echo "$MC_PREFIX-r$1"; }
+mc_rx_ip() { echo "10.201.0.$((10 + $1))"; }
+in_rx() {
+	local i=$1
+	shift
+	ip netns exec "$(mc_rx_ns "$i")" "$@"
+}
+in_tx() { ip netns exec "$MC_TX" "$@"; }
+
+mc_port() { # NS PEER-NAME IFNAME-INSIDE ADDR
+	local ns=$1 peer=$2 addr=$3
+	ip netns add "$ns" || return 1
+	ip link add "$peer" netns "$MC_BR" type veth peer name eth0 netns "$ns" || return 1
+	ip -n "$MC_BR" link set "$peer" master br0 up
+	ip -n "$ns" link set lo up
+	ip -n "$ns" addr add "$addr/24" brd + dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" route add 224.0.0.0/4 dev eth0
+}
+
+mc_ports_forwarding() {
+	[ "$(bridge -n "$MC_BR" link show | grep -c 'state forwarding')" -ge "$1" ]
+}
+
+mcast_setup() {
+	local n=$1 i
+	MC_N=$n
+	ip netns add "$MC_BR" || { bad "ip netns add"; exit 1; }
+	SRV_NS="$MC_BR $MC_TX"
+	ip -n "$MC_BR" link add br0 type bridge mcast_snooping 0
+	ip -n "$MC_BR" link set br0 up
+	mc_port "$MC_TX" vs "$MC_TX_IP" || { bad "sender namespace"; exit 1; }
+	for ((i = 0; i < n; i++)); do
+		CLI_NS="$CLI_NS $(mc_rx_ns "$i")"
+		mc_port "$(mc_rx_ns "$i")" "vr$i" "$(mc_rx_ip "$i")" || { bad "receiver namespace $i"; exit 1; }
+	done
+	ip netns exec "$MC_BR" nft -f - <<-'NFT' || { bad "nftables table"; exit 1; }
+	table bridge loss {
+		chain ports {
+			type filter hook forward priority 0; policy accept;
+		}
+	}
+	NFT
+	# Ready when every port of the bridge forwards.
+	wait_until 10 mc_ports_forwarding $((n + 1)) || { bad "bridge ports not forwarding"; exit 1; }
+	say "network: bridge $MC_BR, sender $MC_TX_IP, $n receivers"
+}
+
+mcast_loss() {
+	local i=$1 permille=$2
+	ip netns exec "$MC_BR" nft add rule bridge loss ports oifname "vr$i" \
+		numgen random mod 1000 '<' "$permille" drop
+}
+
+mcast_block() {
+	ip netns exec "$MC_BR" nft insert rule bridge loss ports oifname "vr$1" \
+		meta pkttype multicast drop
+}
