@@ -39,6 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define TFTP_RRQ   1
 #define TFTP_DATA  3
 #define TFTP_ACK   4
@@ -55,8 +57,8 @@
 #define BUF_GROUP     1
 #define BUF_RING_MAX  32768u
 #define BUF_MEM_MAX   (256u << 20)   /* provided buffers, all clients */
-#define NS_PER_MS     1000000ull
-#define NS_PER_S      1000000000ull
+#define NS_PER_MS     BENCH_NS_PER_MS
+#define NS_PER_S      BENCH_NS_PER_S
 #define COALESCE_NS   (50 * 1000ull)  /* longest wait for a batch of CQEs */
 #ifndef COALESCE_MAX
 #define COALESCE_MAX  64u             /* largest batch waited for */
@@ -211,14 +213,6 @@ static void on_signal(int sig)
 	g_quit = 1;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
 /* ---------------------------------------------------------------- options */
 
 static void usage(FILE *f)
@@ -242,36 +236,6 @@ static void usage(FILE *f)
 "exit status: 0 when every client succeeded, 1 otherwise, 2 on usage or setup error\n");
 }
 
-static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (s == NULL || *s == '\0' || *s == '-')
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool parse_double(const char *s, double min, double max, double *out)
-{
-	char *end;
-	double v;
-
-	if (s == NULL || *s == '\0')
-		return false;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || *end != '\0' || !(v >= min && v <= max))
-		return false;
-	*out = v;
-	return true;
-}
-
 static bool parse_server(const char *s, struct sockaddr_in *sa)
 {
 	char host[64];
@@ -283,7 +247,7 @@ static bool parse_server(const char *s, struct sockaddr_in *sa)
 		return false;
 	memcpy(host, s, hl);
 	host[hl] = '\0';
-	if (colon && !parse_u64(colon + 1, 1, 65535, &port))
+	if (colon && !bench_parse_u64(colon + 1, 1, 65535, &port))
 		return false;
 	memset(sa, 0, sizeof(*sa));
 	sa->sin_family = AF_INET;
@@ -367,17 +331,17 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->file = optarg;
 			break;
 		case OPT_CLIENTS:
-			if (!parse_u64(optarg, 1, 1000000, &v))
+			if (!bench_parse_u64(optarg, 1, 1000000, &v))
 				goto bad;
 			o->clients = (uint32_t)v;
 			break;
 		case OPT_BLKSIZE:
-			if (!parse_u64(optarg, TFTP_BLKSIZE_MIN, TFTP_BLKSIZE_MAX, &v))
+			if (!bench_parse_u64(optarg, TFTP_BLKSIZE_MIN, TFTP_BLKSIZE_MAX, &v))
 				goto bad;
 			o->blksize = (uint32_t)v;
 			break;
 		case OPT_WINDOW:
-			if (!parse_u64(optarg, 1, TFTP_WINDOW_MAX, &v))
+			if (!bench_parse_u64(optarg, 1, TFTP_WINDOW_MAX, &v))
 				goto bad;
 			o->window = (uint32_t)v;
 			break;
@@ -388,21 +352,21 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->tsize = false;
 			break;
 		case OPT_TIMEOUT:
-			if (!parse_u64(optarg, 1, 600000, &v))
+			if (!bench_parse_u64(optarg, 1, 600000, &v))
 				goto bad;
 			o->timeout_ms = (uint32_t)v;
 			break;
 		case OPT_RETRIES:
-			if (!parse_u64(optarg, 0, 1000, &v))
+			if (!bench_parse_u64(optarg, 0, 1000, &v))
 				goto bad;
 			o->retries = (uint32_t)v;
 			break;
 		case OPT_DEADLINE:
-			if (!parse_double(optarg, 0.001, 86400 * 7, &o->deadline_s))
+			if (!bench_parse_double(optarg, 0.001, 86400 * 7, &o->deadline_s))
 				goto bad;
 			break;
 		case OPT_EXPECT:
-			if (!parse_u64(optarg, 0, UINT64_MAX, &o->expect_size))
+			if (!bench_parse_u64(optarg, 0, UINT64_MAX, &o->expect_size))
 				goto bad;
 			o->have_expect = true;
 			break;
@@ -415,7 +379,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->json = true;
 			break;
 		case OPT_STAGGER:
-			if (!parse_double(optarg, 0, 3600000, &o->stagger_ms))
+			if (!bench_parse_double(optarg, 0, 3600000, &o->stagger_ms))
 				goto bad;
 			break;
 		case OPT_VERBOSE:
@@ -448,40 +412,13 @@ bad:
 
 /* ------------------------------------------------------------------ setup */
 
-static size_t put_str(uint8_t *p, size_t off, const char *s)
-{
-	size_t n = strlen(s) + 1;
-
-	memcpy(p + off, s, n);
-	return off + n;
-}
-
 static void build_rrq(struct bench *b)
 {
 	const struct opts *o = &b->o;
-	uint8_t *p = b->rrq;
-	char num[24];
-	size_t off = 0;
 
-	p[off++] = 0;
-	p[off++] = TFTP_RRQ;
-	off = put_str(p, off, o->file);      /* <= 256 bytes, checked */
-	off = put_str(p, off, "octet");
-	if (o->blksize != TFTP_BLKSIZE_DEFAULT) {
-		snprintf(num, sizeof(num), "%" PRIu32, o->blksize);
-		off = put_str(p, off, "blksize");
-		off = put_str(p, off, num);
-	}
-	if (o->tsize) {
-		off = put_str(p, off, "tsize");
-		off = put_str(p, off, "0");
-	}
-	if (o->window > 1) {
-		snprintf(num, sizeof(num), "%" PRIu32, o->window);
-		off = put_str(p, off, "windowsize");
-		off = put_str(p, off, num);
-	}
-	b->rrq_len = off;   /* < 2 + 256 + 6 + 3 * (11 + 8) */
+	/* the file name is <= 256 bytes (checked): it always fits */
+	b->rrq_len = bench_tftp_rrq(b->rrq, sizeof(b->rrq), o->file, o->blksize,
+				    o->window, o->tsize);
 }
 
 static void raise_nofile(uint32_t need)
@@ -864,48 +801,19 @@ static bool rx_oack(struct bench *b, uint32_t idx, const uint8_t *p, size_t n)
 {
 	struct client *c = &b->c[idx];
 	const struct opts *o = &b->o;
-	size_t off = 2;
+	struct bench_oack oa;
 
-	c->blksize = TFTP_BLKSIZE_DEFAULT;
-	c->window = 1;
-	c->has_tsize = false;
-	while (off < n) {
-		const char *name = (const char *)p + off;
-		size_t nl = strnlen(name, n - off);
-		const char *val;
-		size_t vl;
-		uint64_t v;
-
-		if (nl == n - off)
-			return false;           /* unterminated name */
-		off += nl + 1;
-		if (off >= n)
-			return false;           /* name without value */
-		val = (const char *)p + off;
-		vl = strnlen(val, n - off);
-		if (vl == n - off)
-			return false;           /* unterminated value */
-		off += vl + 1;
-		if (!parse_u64(val, 0, UINT64_MAX, &v)) {
-			if (strcasecmp(name, "blksize") == 0 ||
-			    strcasecmp(name, "windowsize") == 0 ||
-			    strcasecmp(name, "tsize") == 0)
-				return false;
-			continue;               /* unknown option: ignore */
-		}
-		if (strcasecmp(name, "blksize") == 0) {
-			if (v < TFTP_BLKSIZE_MIN || v > o->blksize)
-				return false;   /* never above what we asked */
-			c->blksize = (uint32_t)v;
-		} else if (strcasecmp(name, "windowsize") == 0) {
-			if (v < 1 || v > o->window)
-				return false;
-			c->window = (uint32_t)v;
-		} else if (strcasecmp(name, "tsize") == 0) {
-			c->tsize = v;
-			c->has_tsize = o->tsize;
-		}
-	}
+	if (!bench_oack_parse(p, n, &oa))
+		return false;
+	/* never above what we asked */
+	if (oa.blksize != 0 && (oa.blksize < TFTP_BLKSIZE_MIN || oa.blksize > o->blksize))
+		return false;
+	if (oa.window > o->window)
+		return false;
+	c->blksize = oa.blksize ? oa.blksize : TFTP_BLKSIZE_DEFAULT;
+	c->window = oa.window ? oa.window : 1;
+	c->tsize = oa.tsize;
+	c->has_tsize = oa.has_tsize && o->tsize;
 	return true;
 }
 
@@ -1194,7 +1102,7 @@ static uint64_t scan_timers(struct bench *b)
  * that their last transfers finished. */
 static void flush_sends(struct bench *b)
 {
-	uint64_t end = mono_ns() + 200 * NS_PER_MS;
+	uint64_t end = bench_mono_ns() + 200 * NS_PER_MS;
 	uint32_t free_n;
 
 	for (;;) {
@@ -1204,36 +1112,20 @@ static void flush_sends(struct bench *b)
 		free_n = 0;
 		for (uint32_t i = b->tx_free; i != UINT32_MAX; i = b->tx[i].next_free)
 			free_n++;
-		if (free_n == b->tx_count || mono_ns() >= end)
+		if (free_n == b->tx_count || bench_mono_ns() >= end)
 			break;
 		io_uring_submit_and_wait_timeout(&b->ring, &cqe, 1, &ts, NULL);
-		b->now = mono_ns();
+		b->now = bench_mono_ns();
 		reap(b);
 	}
 }
 
 /* ---------------------------------------------------------------- report */
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* nearest-rank percentile of a sorted array */
+/* nearest-rank percentile of a sorted array, in seconds */
 static double pct_s(const uint64_t *v, size_t n, double p)
 {
-	size_t rank;
-
-	if (n == 0)
-		return 0;
-	rank = (size_t)((p / 100.0) * (double)n + 0.999999999);
-	if (rank < 1)
-		rank = 1;
-	if (rank > n)
-		rank = n;
-	return (double)v[rank - 1] / (double)NS_PER_S;
+	return (double)bench_pct(v, n, p) / (double)NS_PER_S;
 }
 
 static double cpu_seconds(void)
@@ -1276,7 +1168,7 @@ static int report(struct bench *b)
 			}
 		}
 	}
-	qsort(dur, ok, sizeof(*dur), cmp_u64);
+	qsort(dur, ok, sizeof(*dur), bench_cmp_u64);
 	secs = b->last_end > b->first_start && b->first_start != 0 ?
 	       (double)(b->last_end - b->first_start) / (double)NS_PER_S : 0;
 	mbps = secs > 0 ? (double)ok_bytes / secs / 1e6 : 0;
@@ -1402,7 +1294,7 @@ int main(int argc, char **argv)
 		b->c[i].fd = -1;
 	if (ring_init(b) != 0 || bufs_init(b) != 0)
 		return 2;
-	b->t0 = mono_ns();
+	b->t0 = bench_mono_ns();
 	b->now = b->t0;
 	if (sockets_init(b) != 0)
 		return 2;
@@ -1421,7 +1313,7 @@ int main(int argc, char **argv)
 		uint64_t wait_until;
 		unsigned wait_nr;
 
-		b->now = mono_ns();
+		b->now = bench_mono_ns();
 		if (b->now >= hard_end)
 			break;
 		if (b->now >= b->next_scan) {
@@ -1460,11 +1352,11 @@ int main(int argc, char **argv)
 				strerror(-ret));
 			break;
 		}
-		b->now = mono_ns();
+		b->now = bench_mono_ns();
 		reap(b);
 	}
 	flush_sends(b);
-	b->now = mono_ns();
+	b->now = bench_mono_ns();
 	for (uint32_t i = 0; i < b->o.clients; i++) {
 		if (b->c[i].state != CS_DONE && b->c[i].state != CS_FAILED) {
 			if (b->c[i].start_ns == 0) {
