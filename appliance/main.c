@@ -2,6 +2,7 @@
 #include "appliance/config.h"
 #include "appliance/daemon.h"
 #include "appliance/multicast.h"
+#include "appliance/import.h"
 #include "appliance/provisioning.h"
 
 #include <getopt.h>
@@ -14,6 +15,7 @@ static const char usage[] =
 	"       pxecast check-config FILE\n"
 	"       pxecast hosts [--config FILE] [--json]\n"
 	"       pxecast multicast start NAME | list [--config FILE] [--quiet]\n"
+	"       pxecast import ISO [--name NAME] [--profile-out FILE] [--digests FILE]\n"
 	"       pxecast version\n";
 
 /* Command-line values win over the file, also after a SIGHUP reload. */
@@ -112,6 +114,8 @@ int main(int argc, char **argv)
 		return cmd_check_config(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "multicast"))
 		return multicast_cmd(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "import"))
+		return import_main(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "hosts"))
 		return provisioning_cmd_hosts(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "version")) {
