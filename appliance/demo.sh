@@ -1,100 +1,135 @@
 #!/usr/bin/env bash
-# The demo: build pxecast, serve a directory over TFTP inside a network
-# namespace, download from it with curl and atftp, and show what happened.
-# Everything runs in two namespaces made here and removed at exit.
+# The demo: a blank machine network-boots from pxecast and starts the kernel
+# pxecast configured for it by MAC.
+#
+# It installs the Debian packages it needs, builds pxecast, fetches a Debian
+# kernel and makes a tiny busybox initramfs (tests/e2e/payload.sh), starts
+# pxecast (DHCP + TFTP + HTTP + per-host templates) in a network namespace,
+# and boots a UEFI virtual machine with no disk on a tap device there:
+# EDK2's own PXE client gets snponly.efi over TFTP, iPXE gets its per-host
+# script over HTTP, then the kernel and initramfs; the initramfs prints a
+# marker and its kernel command line. Everything is removed at exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-[ "$(id -u)" = 0 ] || { echo "demo: run as root (it creates network namespaces)"; exit 1; }
-say "installing build dependencies (Debian packages)"
+[ "$(id -u)" = 0 ] || { echo "demo: run as root (it creates a network namespace)"; exit 1; }
+say "installing dependencies (Debian packages: build tools, QEMU, OVMF, iPXE)"
 appliance/install-deps.sh
 say "building"
 [ -f build/build.ninja ] || meson setup build >/dev/null
 ninja -C build >/dev/null
 echo "built $(build/pxecast version)"
 
-tag=pxcdemo$$
-srv=$tag-srv cli=$tag-cli work=$(mktemp -d)
-pid=
+ns=pxcdemo$$ work=$(mktemp -d)
+pid= qpid=
 cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	ip netns del "$srv" 2>/dev/null || true
-	ip netns del "$cli" 2>/dev/null || true
+	# (set -e: a failing kill must not end the cleanup early)
+	for p in $qpid $pid; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	ip netns del "$ns" 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
-say "network: namespaces $srv (10.210.0.1) and $cli (10.210.0.2) on a veth pair"
-ip netns add "$srv"
-ip netns add "$cli"
-ip link add "${tag}a" netns "$srv" type veth peer name "${tag}b" netns "$cli"
-ip -n "$srv" addr add 10.210.0.1/24 dev "${tag}a"
-ip -n "$cli" addr add 10.210.0.2/24 dev "${tag}b"
-for ns in "$srv" "$cli"; do ip -n "$ns" link set lo up; done
-ip -n "$srv" link set "${tag}a" up
-ip -n "$cli" link set "${tag}b" up
+say "payload: a Debian kernel and a busybox initramfs that prints a marker"
+mkdir -p "$work/root"
+tests/e2e/payload.sh "$work/root"
+cp /usr/lib/ipxe/snponly.efi "$work/root/"
+ls -l "$work/root" | tail -n +2
 
-say "content: a boot menu, a 10 MiB 'kernel' and a 40 MiB 'initrd'"
-mkdir -p "$work/root/pxelinux.cfg" "$work/out"
-printf 'DEFAULT install\nLABEL install\n  KERNEL vmlinuz\n  APPEND initrd=initrd.img\n' \
-	> "$work/root/pxelinux.cfg/default"
-head -c 10M /dev/urandom > "$work/root/vmlinuz"
-head -c 40M /dev/urandom > "$work/root/initrd.img"
+say "network: namespace $ns, bridge br0 10.230.0.1/24, tap0 for the VM"
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+ip -n "$ns" link add br0 type bridge
+ip -n "$ns" addr add 10.230.0.1/24 dev br0
+ip -n "$ns" link set br0 up
+ip -n "$ns" tuntap add dev tap0 mode tap
+ip -n "$ns" link set tap0 master br0
+ip -n "$ns" link set tap0 up
+
+mac=52:54:00:de:00:01
 cat > "$work/pxecast.conf" <<CONF
 [daemon]
 metrics-file = $work/metrics.prom
 
 [tftp]
 root = $work/root
-listen = 10.210.0.1:69
-max-window = 64
+listen = 10.230.0.1:69
+
+[http]
+listen = 10.230.0.1:80
+templates = $PWD/appliance/templates
+host-state-file = $work/hosts.journal
+token-secret-file = $work/token.key
+require-token = yes
+
+[dhcp]
+lease-file = $work/leases
+
+[subnet demo]
+network = 10.230.0.0/24
+pool = 10.230.0.100 - 10.230.0.199
+interface = br0
+
+[boot]
+efi64 = snponly.efi
+ipxe = http://\${server}/boot/\${mac}.ipxe
+
+[profile demo]
+kernel = vmlinuz
+initrd = initrd.img
+append = console=ttyS0 quiet panic=-1 inst.ks=\${ks_url}
+install-template = alma9.ks
+
+[host $mac]
+hostname = demo-node1
+profile = demo
 CONF
+say "pxecast.conf"
 cat "$work/pxecast.conf"
 
-say "starting pxecast in $srv"
-ip netns exec "$srv" build/pxecast serve --config "$work/pxecast.conf" 2> "$work/pxecast.log" &
+say "starting pxecast in $ns"
+ip netns exec "$ns" build/pxecast serve --config "$work/pxecast.conf" 2> "$work/pxecast.log" &
 pid=$!
-for _ in $(seq 50); do
-	[ -s "$work/metrics.prom" ] && break
-	sleep 0.1
-done
-[ -s "$work/metrics.prom" ] || { cat "$work/pxecast.log"; echo "demo: pxecast did not start"; exit 1; }
+for _ in $(seq 100); do grep -q daemon.ready "$work/pxecast.log" && break; sleep 0.1; done
+grep -q daemon.ready "$work/pxecast.log" || { cat "$work/pxecast.log"; echo "demo: pxecast did not start"; exit 1; }
 cat "$work/pxecast.log"
 
-fetch() { # label, command...
-	local label=$1; shift
-	local t0 t1
-	t0=$(date +%s.%N)
-	timeout 60 ip netns exec "$cli" "$@"
-	t1=$(date +%s.%N)
-	awk -v a="$t0" -v b="$t1" -v l="$label" 'BEGIN { printf "%-48s %6.2fs\n", l, b - a }'
-}
-
-say "downloads from $cli"
-cd "$work/out"
-fetch "curl  pxelinux.cfg/default (blksize 512)" curl -s -o default tftp://10.210.0.1/pxelinux.cfg/default
-fetch "curl  vmlinuz (blksize 1468)" curl -s --tftp-blksize 1468 -o vmlinuz tftp://10.210.0.1/vmlinuz
-fetch "atftp initrd.img (blksize 1468, windowsize 16)" sh -c \
-	'atftp --option "blksize 1468" --option "windowsize 16" -g -r initrd.img -l initrd.img 10.210.0.1 69 >/dev/null 2>&1'
-ip netns exec "$cli" curl -s --path-as-is -o /dev/null tftp://10.210.0.1/../../etc/passwd &&
-	{ echo "demo: ../../etc/passwd was served"; exit 1; }
-echo "curl  ../../etc/passwd                           refused (curl exit $?: TFTP access violation)"
-cd - >/dev/null
-
-say "integrity (sha256)"
-ok=1
-for f in pxelinux.cfg/default vmlinuz initrd.img; do
-	a=$(sha256sum < "$work/root/$f" | cut -c1-16)
-	b=$(sha256sum < "$work/out/$(basename "$f")" | cut -c1-16)
-	[ "$a" = "$b" ] && r=same || { r=DIFFERENT; ok=0; }
-	printf '%-24s served %s  received %s  %s\n' "$f" "$a" "$b" "$r"
+say "booting a blank UEFI VM ($mac) under QEMU; its serial console:"
+cp /usr/share/OVMF/OVMF_VARS_4M.fd "$work/vars.fd"
+: > "$work/serial.log"
+timeout 240 ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 512 -machine q35,graphics=off \
+	-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+	-drive if=pflash,format=raw,file="$work/vars.fd" \
+	-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
+	-device virtio-net-pci,netdev=n0,mac=$mac,romfile= -boot n \
+	-fw_cfg name=opt/org.tianocore/IPv6Support,string=no \
+	-serial file:"$work/serial.log" -monitor none -display none -no-reboot &
+qpid=$!
+# Progress: the firmware's and iPXE's lines as they arrive.
+seen=0 t0=$SECONDS
+while kill -0 "$qpid" 2>/dev/null; do
+	n=$(wc -l < "$work/serial.log")
+	if [ "$n" -gt "$seen" ]; then
+		sed -n "$((seen + 1)),${n}p" "$work/serial.log" | tr -d '\r' | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' |
+			grep -aE 'PXE|Station IP|NBP|iPXE|http://|ok$|pxecast|PXECAST|Linux version' |
+			sed "s/^/  [$((SECONDS - t0))s] /" || true
+		seen=$n
+	fi
+	grep -aq PXECAST-CMDLINE "$work/serial.log" && break
+	sleep 1
 done
 
-say "pxecast log (one line per transfer)"
-sleep 1.1 # the metrics file is rewritten every second
-grep 'event=tftp.done' "$work/pxecast.log"
-say "pxecast metrics"
-grep -E 'tftp_(transfers|bytes|denied|sessions)' "$work/metrics.prom"
-[ $ok = 1 ] && say "demo finished: every file arrived intact" || { say "demo FAILED"; exit 1; }
+say "what pxecast did (its log)"
+grep -E 'event=(dhcp.reply|tftp.done|http.request)' "$work/pxecast.log"
+say "pxecast hosts"
+build/pxecast hosts --config "$work/pxecast.conf"
+if grep -aq PXECAST-MARKER-OK "$work/serial.log"; then
+	say "demo finished: the VM booted its kernel in $((SECONDS - t0))s with the command line pxecast rendered for it"
+	grep -a PXECAST-CMDLINE "$work/serial.log" | tr -d '\r'
+else
+	say "demo FAILED: no marker from the VM"
+	exit 1
+fi

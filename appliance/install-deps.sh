@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages pxecast builds and tests with.
-#   appliance/install-deps.sh          build + demo
+#   appliance/install-deps.sh          build + demo (QEMU, OVMF, iPXE: the demo boots a VM)
 #   appliance/install-deps.sh --test   also the test clients, sanitizers, fuzzing
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 build=(build-essential meson ninja-build pkg-config liburing-dev libssl-dev zlib1g-dev
-       libcmocka-dev iproute2 curl atftp)
+       libcmocka-dev iproute2 curl atftp qemu-system-x86 ipxe-qemu ipxe ovmf)
 test=(clang libclang-rt-14-dev tftp-hpa python3 xorriso genisoimage openssl
-      qemu-system-x86 ipxe-qemu ipxe ovmf dnsmasq-base isc-dhcp-client busybox)
+      dnsmasq-base isc-dhcp-client busybox)
 
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test[@]}")
