@@ -15,10 +15,14 @@ M2=52:54:00:aa:00:02 # debian12
 M3=52:54:00:aa:00:03 # ubuntu2404
 M4=52:54:00:aa:00:04 # fcos
 M9=52:54:00:aa:00:09 # not configured
+TLS=
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/key.pem" -out "$WORK/cert.pem" \
+	-days 2 -subj /CN=pxecast-test >/dev/null 2>&1 && TLS=1
 base_config "$WORK/pxecast.conf"
 cat >>"$WORK/pxecast.conf" <<CONF
 [http]
 listen = $SRV_IP:80
+$([ -n "$TLS" ] && printf 'https-listen = %s:443\ncertificate = %s\nkey = %s\n' "$SRV_IP" "$WORK/cert.pem" "$WORK/key.pem")
 templates = $TEMPLATES
 host-state-file = $WORK/hosts.journal
 token-secret-file = $WORK/token.key
@@ -139,6 +143,15 @@ expect_eq "grub.cfg" 200 "$(get "$U/grub/$M1.cfg")"
 check "grub linux line names (http,server)/path" grep -qE "^	linux \(http,$SRV_IP\)/images/alma9/images/pxeboot/vmlinuz inst.repo=" "$WORK/out"
 expect_eq "pxelinux.cfg/01-MAC" 200 "$(get "$U/pxelinux.cfg/01-${M1//:/-}")"
 check "pxelinux KERNEL line" grep -qx "  KERNEL http://$SRV_IP/images/alma9/images/pxeboot/vmlinuz" "$WORK/out"
+
+section "HTTPS"
+if [ -n "$TLS" ]; then
+	expect_eq "boot script over HTTPS" 200 "$(get -k "https://$SRV_IP/boot/$M1.ipxe")"
+	check "URLs in it are https" grep -qE "inst.ks=https://$SRV_IP/ks/$M1\?token=" "$WORK/out"
+	expect_eq "kickstart over HTTPS with its token" 200 "$(get -k "$(grep -oE "https://[^ ]+/ks/$M1[^ ]*" "$WORK/out")")"
+else
+	say "openssl missing: HTTPS not checked"
+fi
 
 section "gzip"
 hdr=$(in_cli 10 curl -s --compressed -D - -o "$WORK/gz.ks" "$KS" | tr -d '\r')

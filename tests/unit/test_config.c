@@ -369,6 +369,68 @@ static void test_http_errors(void **state)
 	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
 }
 
+static void test_provisioning_keys(void **state)
+{
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+	const struct config_vars *hv, *pv;
+
+	(void)state;
+	assert_int_equal(parse("[http]\nroot=/srv\ntemplates = /etc/pxecast/templates\n"
+			       "host-state-file = /var/lib/pxecast/hosts\n"
+			       "token-secret-file = /var/lib/pxecast/token.key\n"
+			       "require-token = yes\ntoken-lifetime = 7200\ndefault-profile = alma9\n"
+			       "[profile alma9]\nkernel = images/alma9/vmlinuz\n"
+			       "append = inst.ks=${ks_url}\ninstall-template = alma9.ks\n"
+			       "var.disk = sda\nefi64 = snponly.efi\n"
+			       "[host 52:54:00:00:00:01]\nprofile = alma9\nvar.disk = nvme0n1\n",
+			       &c, err),
+			 0);
+	assert_string_equal(c.templates_dir, "/etc/pxecast/templates");
+	assert_string_equal(c.host_state_file, "/var/lib/pxecast/hosts");
+	assert_string_equal(c.token_secret_file, "/var/lib/pxecast/token.key");
+	assert_true(c.require_token);
+	assert_int_equal(c.token_lifetime, 7200);
+	assert_string_equal(c.default_profile, "alma9");
+	pv = &c.dhcp->profile_vars[0];
+	assert_int_equal(pv->n, 4);
+	assert_string_equal(pv->kv[0].key, "kernel");
+	assert_string_equal(pv->kv[2].key, "install-template");
+	assert_string_equal(pv->kv[3].key, "disk");
+	assert_string_equal(pv->kv[3].value, "sda");
+	/* a boot key still reaches the DHCP engine */
+	assert_string_equal(c.dhcp->profiles[0].boot.efi64, "snponly.efi");
+	hv = &c.dhcp->host_vars[0];
+	assert_int_equal(hv->n, 1);
+	assert_string_equal(hv->kv[0].value, "nvme0n1");
+	config_free(&c);
+}
+
+static void test_provisioning_errors(void **state)
+{
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse("[profile p]\nvar.mac = x\n", &c, err), -1);
+	assert_string_equal(err, "test.conf:2: var.mac: var.NAME: that name is a built-in");
+	config_free(&c);
+	assert_int_equal(parse("[profile p]\nvar.a-b = x\n", &c, err), -1);
+	assert_string_equal(err, "test.conf:2: var.a-b: var.NAME: a name of 1..63 letters, digits and '_'");
+	config_free(&c);
+	assert_int_equal(parse("[profile p]\ninstall-template = ../../etc/shadow\n", &c, err), -1);
+	assert_string_equal(err, "test.conf:2: install-template: expected a file name in the templates directory");
+	config_free(&c);
+	assert_int_equal(parse("[host 52:54:00:00:00:01]\nkernel = a\nkernel = b\n", &c, err), -1);
+	assert_string_equal(err, "test.conf:3: kernel: given twice");
+	config_free(&c);
+	assert_int_equal(parse("[host 52:54:00:00:00:01]\nkernal = a\n", &c, err), -1);
+	assert_string_equal(err, "test.conf:2: kernal: unknown key");
+	config_free(&c);
+	assert_int_equal(parse("[http]\ntoken-lifetime = 10\n", &c, err), -1);
+	assert_int_equal(parse("[http]\nrequire-token = maybe\n", &c, err), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -383,6 +445,8 @@ int main(void)
 		cmocka_unit_test(test_dhcp_validate),
 		cmocka_unit_test(test_http_section),
 		cmocka_unit_test(test_http_errors),
+		cmocka_unit_test(test_provisioning_keys),
+		cmocka_unit_test(test_provisioning_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
