@@ -509,6 +509,7 @@ static void http_next(struct bench *b, struct client *c)
 		}
 		if (c->script.initrd[0] != '\0')
 			return client_fail(b, c, R_PROTOCOL);
+		R(b, c)->t[PH_INITRD + 1] = b->now;   /* nothing more to fetch */
 	}
 	client_done(b, c);
 }

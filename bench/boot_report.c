@@ -349,8 +349,7 @@ void boot_progress(const struct boot_report *rep, uint64_t now, bool final)
 		started++;
 		if (r->failed)
 			failed++;
-		else if (r->t[PH_INITRD + 1] || (r->t[PH_KERNEL + 1] && !r->bytes[PH_INITRD] &&
-						 r->t[PH_KERNEL + 1] && final))
+		else if (r->t[PH_INITRD + 1])
 			done++;
 		else if (!r->t[PH_DHCP + 1])
 			dhcp++;
@@ -369,6 +368,6 @@ void boot_progress(const struct boot_report *rep, uint64_t now, bool final)
 	bar[40] = '\0';
 	fprintf(stderr, "\r[%s] kernel %u/%u  dhcp %u tftp %u http %u  done %u failed %u  %.1f s%s",
 		bar, kernel, rep->clients, dhcp, tftp, http, done, failed,
-		sec(now - rep->t0), final ? "\n" : " ");
+		now > rep->t0 ? sec(now - rep->t0) : 0.0, final ? "\n" : " ");
 	(void)started;
 }
