@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 build=(build-essential meson ninja-build pkg-config liburing-dev libssl-dev zlib1g-dev
        libcmocka-dev iproute2 curl atftp qemu-system-x86 ipxe-qemu ipxe ovmf)
 test=(clang libclang-rt-14-dev tftp-hpa python3 xorriso genisoimage openssl
-      dnsmasq-base isc-dhcp-client busybox)
+      dnsmasq-base isc-dhcp-client busybox nftables nginx-light)
 
 want=("${build[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test[@]}")
