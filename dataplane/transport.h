@@ -49,6 +49,9 @@ struct transport_udp_opts {
 	unsigned rcvbuf;    /* receive buffer bytes; 0: the system default. It
 			     * absorbs bursts while the loop is busy (a journal
 			     * sync), beyond net.core.rmem_max when privileged */
+	uint8_t multicast_ttl; /* > 0: IP_MULTICAST_TTL, and multicast leaves by
+				* the bound address (IP_MULTICAST_IF) when it is
+				* not 0.0.0.0 */
 	transport_recv_fn on_recv;
 	void *ctx;
 };

@@ -134,6 +134,15 @@ static int uring_udp_open(struct transport *t, const struct transport_udp_opts *
 	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o->device,
 		       (socklen_t)strlen(o->device) + 1) < 0)
 		goto fail;
+	if (o->multicast_ttl > 0) {
+		int ttl = o->multicast_ttl;
+		struct in_addr ifaddr = { o->bind.ip };
+
+		if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) < 0 ||
+		    (o->bind.ip && setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &ifaddr,
+					      sizeof(ifaddr)) < 0))
+			goto fail;
+	}
 	sa.sin_addr.s_addr = o->bind.ip;
 	sa.sin_port = o->bind.port;
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
