@@ -206,8 +206,28 @@ const char *tftp_end_reason_name(enum tftp_end_reason r);
 /* ---- the server: engine sessions over a transport and the content store ---- */
 
 struct transport;
+struct transport_meta;
 struct store;
+struct store_object;
 struct net_addr;
+
+/* Sending, shared by the TFTP and MTFTP servers (tftp_send.c): buffers
+ * are pooled and held until the transport is done with them; DATA comes
+ * from the store's pinned chunks, full blocks grouped into GSO sends. */
+struct tftp_sender;
+
+struct tftp_sender *tftp_sender_new(struct transport *t);
+/* Waits for sends still in flight, then frees. */
+void tftp_sender_free(struct tftp_sender *s);
+void tftp_send_packet(struct tftp_sender *s, int sock, const struct net_addr *to,
+		      const uint8_t *pkt, size_t len);
+void tftp_send_error(struct tftp_sender *s, int sock, const struct net_addr *to, uint16_t code,
+		     const char *msg);
+/* DATA actions act[0..n) of obj to `to`. Returns the payload bytes
+ * queued, or -errno when the object could not be read. */
+int64_t tftp_send_data(struct tftp_sender *s, int sock, const struct net_addr *to,
+		       struct store_object *obj, const struct tftp_action *act, unsigned n,
+		       unsigned blksize);
 
 struct tftp_server_config {
 	uint32_t listen_ip;        /* network order */
@@ -249,5 +269,14 @@ int tftp_server_reconfigure(struct tftp_server *srv, const struct tftp_server_co
 /* Run due timers; returns the next deadline (UINT64_MAX: none). */
 uint64_t tftp_server_tick(struct tftp_server *srv, uint64_t now_us);
 void tftp_server_counters(const struct tftp_server *srv, struct tftp_counters *out);
+/* RRQs carrying the RFC 2090 "multicast" option are offered to fn first
+ * (the MTFTP server); when it returns false, or without fn, they are
+ * served by unicast with the option left out of the OACK, as RFC 2090
+ * allows. */
+typedef bool (*tftp_multicast_fn)(void *ctx, const struct transport_meta *meta,
+				  const struct tftp_request *req);
+void tftp_server_set_multicast(struct tftp_server *srv, tftp_multicast_fn fn, void *ctx);
+/* The request's option `name` (case-insensitive), or NULL. */
+const char *tftp_request_option(const struct tftp_request *req, const char *name);
 
 #endif

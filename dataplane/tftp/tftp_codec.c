@@ -188,3 +188,11 @@ void tftp_build_data_header(uint8_t hdr[4], uint16_t block)
 	put16(hdr, TFTP_DATA);
 	put16(hdr + 2, block);
 }
+
+const char *tftp_request_option(const struct tftp_request *req, const char *name)
+{
+	for (unsigned i = 0; i < req->nopts; i++)
+		if (strcasecmp(req->opts[i].name, name) == 0)
+			return req->opts[i].value;
+	return NULL;
+}

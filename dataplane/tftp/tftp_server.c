@@ -19,9 +19,6 @@
 #include <unistd.h>
 
 #define SESSION_BUCKETS 1024
-#define GSO_MAX_SEGMENTS 64
-#define GSO_MAX_BYTES 65000
-#define GSO_MAX_SEGMENT 1472     /* fits a 1500-byte MTU: larger blocks fragment */
 #define UPLOAD_BLKSIZE_MAX 8192  /* the transport's receive buffers hold 9216 */
 
 struct session {
@@ -39,17 +36,6 @@ struct session {
 	struct session *hnext;
 };
 
-/* Buffers of one send, alive until the transport is done with them. */
-struct tx {
-	struct tftp_server *srv;
-	struct tx *next_free;
-	unsigned npins;
-	struct store_chunk *pins[2 * GSO_MAX_SEGMENTS];
-	uint8_t hdr[GSO_MAX_SEGMENTS][4];
-	uint8_t ctl[TFTP_OACK_MAX];
-	struct iovec iov[3 * GSO_MAX_SEGMENTS];
-};
-
 struct tftp_server {
 	struct transport *t;
 	struct store *store;
@@ -59,8 +45,9 @@ struct tftp_server {
 	struct net_addr local;
 	struct timer_heap timers;
 	struct session *buckets[SESSION_BUCKETS];
-	struct tx *free_tx;
-	unsigned live_tx;
+	struct tftp_sender *tx;
+	tftp_multicast_fn multicast;
+	void *multicast_ctx;
 	struct tftp_counters c;
 };
 
@@ -90,109 +77,26 @@ static void format_addr(char *buf, size_t len, const struct net_addr *a)
 
 /* ---- sending ---- */
 
-static struct tx *tx_get(struct tftp_server *srv)
-{
-	struct tx *tx = srv->free_tx;
-
-	if (tx)
-		srv->free_tx = tx->next_free;
-	else if (!(tx = malloc(sizeof(*tx))))
-		return NULL;
-	tx->srv = srv;
-	tx->npins = 0;
-	srv->live_tx++;
-	return tx;
-}
-
-static void tx_done(void *arg, int result)
-{
-	struct tx *tx = arg;
-	struct tftp_server *srv = tx->srv;
-
-	(void)result; /* a lost datagram is the engine's retransmission to repair */
-	for (unsigned i = 0; i < tx->npins; i++)
-		store_chunk_put(tx->pins[i]);
-	tx->next_free = srv->free_tx;
-	srv->free_tx = tx;
-	srv->live_tx--;
-}
-
 static void send_raw(struct tftp_server *srv, int sock, const struct net_addr *to,
 		     const uint8_t *pkt, size_t len)
 {
-	struct tx *tx = tx_get(srv);
-
-	if (!tx)
-		return;
-	memcpy(tx->ctl, pkt, len);
-	tx->iov[0] = (struct iovec){ tx->ctl, len };
-	if (srv->t->ops->udp_send(srv->t, sock, to, tx->iov, 1, 0, tx_done, tx) < 0)
-		tx_done(tx, -1);
+	tftp_send_packet(srv->tx, sock, to, pkt, len);
 }
 
 static void send_error(struct tftp_server *srv, int sock, const struct net_addr *to,
 		       uint16_t code, const char *msg)
 {
-	uint8_t pkt[TFTP_ERROR_MAX];
-	size_t n = tftp_build_error(pkt, sizeof(pkt), code, msg);
-
-	send_raw(srv, sock, to, pkt, n);
-}
-
-/* Send DATA actions act[0..n) as one GSO send. Returns -errno on a read
- * failure of the object. */
-static int send_data_group(struct session *s, const struct tftp_action *act, unsigned n)
-{
-	struct tftp_server *srv = s->srv;
-	struct tx *tx = tx_get(srv);
-	unsigned niov = 0, seg;
-
-	if (!tx)
-		return -ENOMEM;
-	for (unsigned i = 0; i < n; i++) {
-		struct iovec part[2];
-		struct store_chunk *pins[2];
-		int k = act[i].len ? store_object_map(s->obj, act[i].offset, act[i].len, part, pins)
-				   : 0;
-
-		if (k < 0) {
-			tx_done(tx, k);
-			return k;
-		}
-		memcpy(tx->hdr[i], act[i].hdr, 4);
-		tx->iov[niov++] = (struct iovec){ tx->hdr[i], 4 };
-		for (int j = 0; j < k; j++) {
-			tx->iov[niov++] = part[j];
-			tx->pins[tx->npins++] = pins[j];
-		}
-		srv->c.bytes_sent += act[i].len;
-	}
-	seg = n > 1 ? 4u + tftp_session_params(s->eng)->blksize : 0;
-	if (srv->t->ops->udp_send(srv->t, s->sock, &s->peer, tx->iov, niov, seg, tx_done, tx) < 0)
-		tx_done(tx, -1);
-	return 0;
+	tftp_send_error(srv->tx, sock, to, code, msg);
 }
 
 static int send_data(struct session *s, const struct tftp_action *act, unsigned n)
 {
-	unsigned blksize = tftp_session_params(s->eng)->blksize;
-	unsigned per = 1;
+	int64_t b = tftp_send_data(s->srv->tx, s->sock, &s->peer, s->obj, act, n,
+				   tftp_session_params(s->eng)->blksize);
 
-	if (4 + blksize <= GSO_MAX_SEGMENT) {
-		per = GSO_MAX_BYTES / (4 + blksize);
-		per = per > GSO_MAX_SEGMENTS ? GSO_MAX_SEGMENTS : per;
-	}
-	for (unsigned i = 0; i < n;) {
-		unsigned k = 1;
-
-		/* Only the last datagram of a GSO send may be short. */
-		while (i + k < n && k < per && act[i + k - 1].len == blksize &&
-		       act[i + k].kind == TFTP_ACT_DATA)
-			k++;
-		if (send_data_group(s, act + i, k) < 0)
-			return -1;
-		i += k;
-	}
+	if (b < 0)
+		return -1;
+	s->srv->c.bytes_sent += (uint64_t)b;
 	return 0;
 }
 
@@ -461,6 +365,10 @@ static void on_request(void *ctx, int sock, const struct transport_meta *meta,
 				   tftp_parse_strerror(st));
 		return;
 	}
+	if (pkt.opcode == TFTP_RRQ && srv->multicast &&
+	    tftp_request_option(&pkt.u.req, "multicast") &&
+	    srv->multicast(srv->multicast_ctx, meta, &pkt.u.req))
+		return;
 	if (session_find(srv, &meta->from)) {
 		srv->c.duplicate_requests++; /* a retransmitted request: the session answers */
 		return;
@@ -504,9 +412,11 @@ struct tftp_server *tftp_server_new(struct transport *t, struct store *st,
 		free(srv);
 		return NULL;
 	}
-	srv->sock = t->ops->udp_open(t, &o, &srv->local);
+	srv->tx = tftp_sender_new(t);
+	srv->sock = srv->tx ? t->ops->udp_open(t, &o, &srv->local) : -ENOMEM;
 	if (srv->sock < 0) {
 		errno = -srv->sock;
+		tftp_sender_free(srv->tx);
 		if (srv->upload_fd >= 0)
 			close(srv->upload_fd);
 		free(srv);
@@ -550,6 +460,12 @@ void tftp_server_counters(const struct tftp_server *srv, struct tftp_counters *o
 	*out = srv->c;
 }
 
+void tftp_server_set_multicast(struct tftp_server *srv, tftp_multicast_fn fn, void *ctx)
+{
+	srv->multicast = fn;
+	srv->multicast_ctx = ctx;
+}
+
 void tftp_server_free(struct tftp_server *srv)
 {
 	if (!srv)
@@ -558,16 +474,7 @@ void tftp_server_free(struct tftp_server *srv)
 		while (srv->buckets[b])
 			session_end(srv->buckets[b]);
 	srv->t->ops->udp_close(srv->t, srv->sock);
-	/* Sends still in the ring hold tx buffers; the transport is destroyed
-	 * after us, so drain them now. */
-	while (srv->live_tx > 0 && srv->t->ops->run_once(srv->t, transport_now_us() + 100000) >= 0)
-		;
-	while (srv->free_tx) {
-		struct tx *tx = srv->free_tx;
-
-		srv->free_tx = tx->next_free;
-		free(tx);
-	}
+	tftp_sender_free(srv->tx);
 	if (srv->upload_fd >= 0)
 		close(srv->upload_fd);
 	timer_heap_free(&srv->timers);
