@@ -1,0 +1,501 @@
+/* One multicast transfer as a state machine over requests, packets and a
+ * clock (mtftp.h). Clients are kept in arrival order; clients[0] is the
+ * master when there is one, so promotion is "drop the head".
+ *
+ * The master's ACK k means "I hold every block up to k" (iPXE ACKs the
+ * first gap of its block bitmap after every block): the window restarts
+ * at k + 1, which is also how a promoted client that listened from the
+ * middle gets the beginning it missed, and how a PXE master that already
+ * holds blocks from an earlier cycle skips them.
+ *
+ * Whom to promote: a client that joined after some block was last sent
+ * certainly lacks that block, so it goes first; clients for which every
+ * block went out since they joined have probably finished (iPXE then
+ * closes its socket and never answers), so they come last and are given
+ * only a few short tries (MTFTP_PROMOTE_TRIES at a tenth of the
+ * retransmission time).
+ */
+#include "mtftp/mtftp.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct client {
+	struct net_addr addr;
+	uint32_t joined_seq;    /* sends before it joined */
+	uint8_t unanswered;     /* promotions it did not answer */
+	uint64_t silent_since;  /* the first of those */
+	uint8_t oack_len;
+	uint8_t oack[MTFTP_OACK_BASE_MAX];
+};
+
+struct mtftp_xfer {
+	struct mtftp_params p;
+	struct tftp_timing t;
+	struct mtftp_stats st;
+	uint64_t nblocks;       /* the last is shorter than blksize (maybe empty) */
+	bool finished;
+
+	struct client *clients;
+	unsigned nclients;
+	bool has_master;        /* clients[0] is master */
+	bool answered;          /* the master ACKed since it became master */
+	bool promoted;          /* ... and it became master by promotion */
+
+	uint32_t seq;           /* blocks sent so far */
+	uint32_t *sent_seq;     /* per block: `seq` when it was last sent */
+
+	uint64_t acked;         /* the master holds every block up to this one */
+	uint64_t next;          /* next block to send */
+	unsigned dup_acks;
+	uint64_t resent_at;     /* `acked` when duplicate ACKs last resent */
+	uint32_t rto_ms;
+	unsigned retries;
+	uint64_t deadline_us;
+};
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static bool same(const struct net_addr *a, const struct net_addr *b)
+{
+	return a->ip == b->ip && a->port == b->port;
+}
+
+static void out_reset(struct mtftp_output *out)
+{
+	out->n = 0;
+	out->ctl_len = 0;
+}
+
+static void out_packet(struct mtftp_output *out, const struct net_addr *to, const uint8_t *pkt,
+		       size_t len)
+{
+	if (out->ctl_len || out->n == MTFTP_ACTIONS_MAX || len == 0 || len > sizeof(out->ctl))
+		return;
+	memcpy(out->ctl, pkt, len);
+	out->ctl_len = len;
+	out->to[out->n] = *to;
+	out->act[out->n++] = (struct tftp_action){ .kind = TFTP_ACT_PACKET };
+}
+
+static void out_block(struct mtftp_xfer *x, struct mtftp_output *out, const struct net_addr *to,
+		      uint64_t block)
+{
+	struct tftp_action *a;
+	uint64_t off = (block - 1) * x->p.blksize;
+
+	if (out->n == MTFTP_ACTIONS_MAX)
+		return;
+	a = &out->act[out->n];
+	out->to[out->n++] = *to;
+	a->kind = TFTP_ACT_DATA;
+	tftp_build_data_header(a->hdr, (uint16_t)block);
+	a->offset = off;
+	a->len = (uint32_t)(x->p.size - off < x->p.blksize ? x->p.size - off : x->p.blksize);
+	a->data = NULL;
+	x->sent_seq[block - 1] = ++x->seq;
+	x->st.blocks_sent++;
+	x->st.bytes_sent += a->len;
+}
+
+static void arm(struct mtftp_xfer *x, uint64_t now)
+{
+	x->deadline_us = now + (uint64_t)x->rto_ms * 1000;
+}
+
+static void fresh_timer(struct mtftp_xfer *x, uint64_t now)
+{
+	x->retries = 0;
+	x->rto_ms = x->t.retransmit_ms ? x->t.retransmit_ms : 1;
+	arm(x, now);
+}
+
+/* Blocks next.. up to acked + window, to the group. */
+static void send_window(struct mtftp_xfer *x, struct mtftp_output *out)
+{
+	uint64_t last = x->acked + x->p.window;
+
+	if (last > x->nblocks)
+		last = x->nblocks;
+	while (x->next <= last && out->n < MTFTP_ACTIONS_MAX)
+		out_block(x, out, &x->p.group, x->next++);
+}
+
+/* What a new master is sent: its OACK with mc=1 (RFC 2090), or block 1
+ * by unicast and to the group (PXE). */
+static void greet_master(struct mtftp_xfer *x, struct mtftp_output *out)
+{
+	struct client *m = &x->clients[0];
+
+	if (x->p.mode == MTFTP_MODE_PXE) {
+		out_block(x, out, &m->addr, 1);
+		out_block(x, out, &x->p.group, 1);
+	} else {
+		uint8_t pkt[TFTP_OACK_MAX];
+		size_t n = mtftp_build_oack(pkt, sizeof(pkt), m->oack, m->oack_len, &x->p.group,
+					    true);
+
+		out_packet(out, &m->addr, pkt, n);
+	}
+}
+
+static void start_master(struct mtftp_xfer *x, uint64_t now, bool promoted,
+			 struct mtftp_output *out)
+{
+	x->has_master = true;
+	x->answered = false;
+	x->promoted = promoted;
+	x->dup_acks = 0;
+	x->resent_at = UINT64_MAX;
+	fresh_timer(x, now);
+	if (promoted) {
+		x->rto_ms = x->t.retransmit_ms / 10 ? x->t.retransmit_ms / 10 : 1;
+		arm(x, now);
+	}
+	greet_master(x, out);
+}
+
+/* Move the first client that certainly lacks a block to the head. */
+static void order_for_promotion(struct mtftp_xfer *x)
+{
+	uint32_t oldest = UINT32_MAX;
+
+	for (uint64_t b = 0; b < x->nblocks; b++)
+		if (x->sent_seq[b] < oldest)
+			oldest = x->sent_seq[b];
+	for (unsigned i = 0; i < x->nclients; i++)
+		if (x->clients[i].joined_seq >= oldest) {
+			struct client c = x->clients[i];
+
+			memmove(&x->clients[1], &x->clients[0], i * sizeof(c));
+			x->clients[0] = c;
+			return;
+		}
+}
+
+static void remove_client(struct mtftp_xfer *x, unsigned i)
+{
+	if (i == 0)
+		x->has_master = false;
+	memmove(&x->clients[i], &x->clients[i + 1], (x->nclients - i - 1) * sizeof(x->clients[0]));
+	x->nclients--;
+}
+
+/* The master is gone (done, lost, or said ERROR): the next client in line
+ * takes over, or the transfer is over. A PXE transfer ends with its
+ * master: the listeners open a new cycle themselves. */
+static void next_master(struct mtftp_xfer *x, uint64_t now, struct mtftp_output *out)
+{
+	remove_client(x, 0);
+	if (x->p.mode == MTFTP_MODE_RFC2090 && x->nclients > 0) {
+		x->st.promotions++;
+		order_for_promotion(x);
+		start_master(x, now, true, out);
+		return;
+	}
+	x->finished = true;
+	x->deadline_us = UINT64_MAX;
+}
+
+/* How long a master is waited for before it is dropped: its retries. A
+ * listener that heard nothing for that long has given up as well. */
+static uint64_t give_up_us(const struct mtftp_xfer *x)
+{
+	uint64_t total = 0, rto = x->t.retransmit_ms;
+
+	for (unsigned i = 0; i <= x->t.max_retries; i++) {
+		total += rto * 1000;
+		rto = rto * 2 > x->t.retransmit_max_ms ? x->t.retransmit_max_ms : rto * 2;
+	}
+	return total;
+}
+
+/* The master goes to the back of the line; the next one is promoted. */
+static void rotate(struct mtftp_xfer *x, uint64_t now, struct mtftp_output *out)
+{
+	struct client c = x->clients[0];
+
+	memmove(&x->clients[0], &x->clients[1], (x->nclients - 1) * sizeof(c));
+	x->clients[x->nclients - 1] = c;
+	x->st.promotions++;
+	order_for_promotion(x);
+	start_master(x, now, true, out);
+}
+
+/* A master that does not answer keeps its place in the transfer, at the
+ * back of the line (an OACK or its ACKs may have been lost, or it is out
+ * of reach for a while), until it has left MTFTP_PROMOTE_ROUNDS turns
+ * unanswered over the time a master is given: then it is dropped. */
+static void master_silent(struct mtftp_xfer *x, uint64_t now, struct mtftp_output *out)
+{
+	struct client *m = &x->clients[0];
+
+	if (m->unanswered++ == 0)
+		m->silent_since = now;
+	if (m->unanswered < MTFTP_PROMOTE_ROUNDS || now - m->silent_since < give_up_us(x)) {
+		rotate(x, now, out);
+		return;
+	}
+	x->st.masters_lost++;
+	next_master(x, now, out);
+}
+
+/* A master that missed a timeout, or a promoted one that has not
+ * answered yet (it may have finished and gone), is replaced by a newcomer
+ * that is certainly alive and needs the data. */
+static bool master_unresponsive(const struct mtftp_xfer *x)
+{
+	return !x->has_master || x->retries > 0 || (x->promoted && !x->answered);
+}
+
+struct mtftp_xfer *mtftp_xfer_new(const struct mtftp_params *p, const struct tftp_timing *t)
+{
+	struct mtftp_xfer *x;
+	uint64_t nblocks;
+
+	if (p->blksize < TFTP_BLKSIZE_MIN)
+		return NULL;
+	nblocks = p->size / p->blksize + 1;
+	if (nblocks > MTFTP_MAX_BLOCKS)
+		return NULL;
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return NULL;
+	x->p = *p;
+	if (x->p.window < 1 || x->p.window > MTFTP_WINDOW_MAX)
+		x->p.window = 1;
+	if (x->p.mode == MTFTP_MODE_PXE || x->p.max_clients < 1)
+		x->p.max_clients = 1; /* PXE: only the master is known */
+	x->clients = calloc(x->p.max_clients, sizeof(x->clients[0]));
+	x->sent_seq = calloc(nblocks, sizeof(x->sent_seq[0]));
+	if (!x->clients || !x->sent_seq) {
+		mtftp_xfer_free(x);
+		return NULL;
+	}
+	x->t = *t;
+	x->nblocks = nblocks;
+	x->deadline_us = UINT64_MAX;
+	return x;
+}
+
+void mtftp_xfer_free(struct mtftp_xfer *x)
+{
+	if (!x)
+		return;
+	free(x->clients);
+	free(x->sent_seq);
+	free(x);
+}
+
+static int find_client(const struct mtftp_xfer *x, const struct net_addr *a)
+{
+	for (unsigned i = 0; i < x->nclients; i++)
+		if (same(&x->clients[i].addr, a))
+			return (int)i;
+	return -1;
+}
+
+bool mtftp_xfer_join(struct mtftp_xfer *x, uint64_t now_us, const struct net_addr *client,
+		     const uint8_t *oack, size_t oack_len, struct mtftp_output *out)
+{
+	struct client c = { .addr = *client };
+	uint8_t pkt[TFTP_OACK_MAX];
+	int i;
+
+	out_reset(out);
+	if (x->p.mode != MTFTP_MODE_RFC2090 || x->finished || oack_len < 2 ||
+	    oack_len > sizeof(c.oack))
+		return false;
+	i = find_client(x, client);
+	if (i >= 0) {
+		/* A repeated RRQ: its OACK was lost; say the same again. */
+		struct client *e = &x->clients[i];
+
+		out_packet(out, client, pkt,
+			   mtftp_build_oack(pkt, sizeof(pkt), e->oack, e->oack_len, &x->p.group,
+					    i == 0 && x->has_master));
+		return true;
+	}
+	if (x->nclients == x->p.max_clients)
+		return false;
+	memcpy(c.oack, oack, oack_len);
+	c.oack_len = (uint8_t)oack_len;
+	c.joined_seq = x->seq;
+	if (master_unresponsive(x)) {
+		/* Ahead of everyone: a silent master goes back in line. */
+		memmove(&x->clients[1], &x->clients[0], x->nclients * sizeof(c));
+		x->clients[0] = c;
+		x->nclients++;
+		start_master(x, now_us, false, out);
+		return true;
+	}
+	x->clients[x->nclients++] = c;
+	out_packet(out, client, pkt,
+		   mtftp_build_oack(pkt, sizeof(pkt), c.oack, c.oack_len, &x->p.group, false));
+	return true;
+}
+
+bool mtftp_xfer_open(struct mtftp_xfer *x, uint64_t now_us, const struct net_addr *client,
+		     struct mtftp_output *out)
+{
+	out_reset(out);
+	if (x->p.mode != MTFTP_MODE_PXE || x->finished)
+		return false;
+	if (x->has_master && !(same(&x->clients[0].addr, client) && !x->answered) &&
+	    !master_unresponsive(x)) {
+		x->st.opens_ignored++;
+		return false;
+	}
+	x->clients[0].addr = *client;
+	x->nclients = 1;
+	x->next = 2;
+	x->acked = 0;
+	start_master(x, now_us, false, out);
+	return true;
+}
+
+static void master_ack(struct mtftp_xfer *x, uint64_t now, uint64_t k, struct mtftp_output *out)
+{
+	bool first = !x->answered;
+
+	x->clients[0].unanswered = 0;
+	if (k == x->nblocks) {
+		x->st.masters_done++;
+		next_master(x, now, out);
+		return;
+	}
+	if (!first && k < x->acked)
+		return; /* reordered, older than what we know */
+	x->answered = true;
+	if (first || k > x->acked) {
+		/* Only progress restarts the timer: a master repeating its
+		 * ACK on its own timer must not hold off our retransmission. */
+		fresh_timer(x, now);
+		x->acked = k;
+		x->dup_acks = 0;
+		if (first || x->next <= k)
+			x->next = k + 1;
+	} else if (x->next > k + 1 && ++x->dup_acks >= MTFTP_FAST_RETRANSMIT &&
+		   x->resent_at != k) {
+		/* Block k + 1 was lost on the way to the master: send from
+		 * there once, not on every duplicate. */
+		x->resent_at = k;
+		x->st.retransmits += x->next - (k + 1);
+		x->next = k + 1;
+	}
+	send_window(x, out);
+}
+
+void mtftp_xfer_input(struct mtftp_xfer *x, uint64_t now_us, const struct net_addr *from,
+		      const uint8_t *pkt, size_t len, struct mtftp_output *out)
+{
+	uint16_t op;
+	int i;
+
+	out_reset(out);
+	if (len < 4) {
+		x->st.dropped_malformed++;
+		return;
+	}
+	op = get16(pkt);
+	if (op != TFTP_ACK && op != TFTP_ERROR) {
+		x->st.dropped_malformed++;
+		return;
+	}
+	i = find_client(x, from);
+	if (i < 0 || x->finished) {
+		x->st.dropped_not_member++;
+		return;
+	}
+	if (op == TFTP_ERROR) {
+		if (i == 0 && x->has_master) {
+			x->st.masters_lost++;
+			next_master(x, now_us, out);
+		} else {
+			remove_client(x, (unsigned)i);
+		}
+		return;
+	}
+	if (i != 0 || !x->has_master) {
+		x->st.dropped_not_master++;
+		return;
+	}
+	if (get16(pkt + 2) > x->nblocks) {
+		x->st.dropped_past_end++;
+		return;
+	}
+	master_ack(x, now_us, get16(pkt + 2), out);
+}
+
+void mtftp_xfer_tick(struct mtftp_xfer *x, uint64_t now_us, struct mtftp_output *out)
+{
+	out_reset(out);
+	if (x->finished || !x->has_master || now_us < x->deadline_us)
+		return;
+	x->retries++;
+	if (!x->answered) {
+		/* A client promoted after it already finished (iPXE closes its
+		 * socket then) never answers: move on quickly. */
+		if (x->retries >= MTFTP_PROMOTE_TRIES) {
+			master_silent(x, now_us, out);
+			return;
+		}
+		if (!x->promoted) /* a joined master: the usual backoff */
+			x->rto_ms = x->rto_ms * 2 > x->t.retransmit_max_ms ? x->t.retransmit_max_ms
+									   : x->rto_ms * 2;
+		arm(x, now_us);
+		greet_master(x, out);
+		return;
+	}
+	if (x->retries > x->t.max_retries) {
+		x->st.masters_lost++;
+		next_master(x, now_us, out);
+		return;
+	}
+	if (x->next > x->nblocks && x->nclients > 1) {
+		/* The last block went out and the master fell silent: it most
+		 * likely finished and its final ACK was lost. Others wait. */
+		master_silent(x, now_us, out);
+		return;
+	}
+	x->rto_ms = x->rto_ms * 2 > x->t.retransmit_max_ms ? x->t.retransmit_max_ms : x->rto_ms * 2;
+	if (x->rto_ms == 0)
+		x->rto_ms = 1;
+	arm(x, now_us);
+	x->st.retransmits += x->next > x->acked + 1 ? x->next - (x->acked + 1) : 0;
+	x->next = x->acked + 1;
+	send_window(x, out);
+}
+
+uint64_t mtftp_xfer_deadline(const struct mtftp_xfer *x)
+{
+	return x->finished || !x->has_master ? UINT64_MAX : x->deadline_us;
+}
+
+bool mtftp_xfer_finished(const struct mtftp_xfer *x)
+{
+	return x->finished;
+}
+
+unsigned mtftp_xfer_clients(const struct mtftp_xfer *x)
+{
+	return x->nclients;
+}
+
+const struct net_addr *mtftp_xfer_master(const struct mtftp_xfer *x)
+{
+	return x->has_master ? &x->clients[0].addr : NULL;
+}
+
+const struct mtftp_stats *mtftp_xfer_stats(const struct mtftp_xfer *x)
+{
+	return &x->st;
+}
+
+const struct mtftp_params *mtftp_xfer_params(const struct mtftp_xfer *x)
+{
+	return &x->p;
+}

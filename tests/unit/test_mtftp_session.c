@@ -1,0 +1,744 @@
+/* The MTFTP engine with byte arrays and a fake clock: master promotion,
+ * late joiners, lost ACKs, a master that vanishes, bad input; then whole
+ * transfers to simulated clients that behave as iPXE does (RFC 2090
+ * tftm:// and PXE MTFTP), under random and burst loss. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mtftp/mtftp.h"
+
+static const struct tftp_timing timing = {
+	.retransmit_ms = 1000, .retransmit_max_ms = 4000, .max_retries = 3,
+};
+
+static const uint8_t base_oack[] = { 0, 6, 't', 's', 'i', 'z', 'e', 0, '9', 0 };
+
+#define GROUP_IP 0xefff0105u
+
+static struct mtftp_params params(enum mtftp_mode mode, uint16_t blksize, uint16_t window,
+				  uint64_t size)
+{
+	return (struct mtftp_params){
+		.mode = mode, .blksize = blksize, .window = window, .size = size,
+		.group = { htonl(GROUP_IP), htons(1758) }, .max_clients = 64,
+	};
+}
+
+static struct net_addr client(unsigned i)
+{
+	return (struct net_addr){ htonl(0x0a000002 + i), htons((uint16_t)(2000 + i)) };
+}
+
+static bool is_group(const struct net_addr *a)
+{
+	return a->ip == htonl(GROUP_IP) && a->port == htons(1758);
+}
+
+static void input(struct mtftp_xfer *x, uint64_t now, unsigned from, uint16_t op,
+		  uint16_t block, struct mtftp_output *out)
+{
+	uint8_t pkt[4] = { (uint8_t)(op >> 8), (uint8_t)op, (uint8_t)(block >> 8), (uint8_t)block };
+	struct net_addr a = client(from);
+
+	mtftp_xfer_input(x, now, &a, pkt, 4, out);
+}
+
+static void join(struct mtftp_xfer *x, uint64_t now, unsigned i, struct mtftp_output *out)
+{
+	struct net_addr a = client(i);
+
+	assert_true(mtftp_xfer_join(x, now, &a, base_oack, sizeof(base_oack), out));
+}
+
+/* out holds exactly one OACK, to client i, with mc as given. */
+static void expect_oack(const struct mtftp_output *out, unsigned i, bool master)
+{
+	struct net_addr g, a = client(i);
+	bool m;
+
+	assert_int_equal(out->n, 1);
+	assert_int_equal(out->act[0].kind, TFTP_ACT_PACKET);
+	assert_int_equal(out->to[0].ip, a.ip);
+	assert_int_equal(out->to[0].port, a.port);
+	assert_memory_equal(out->ctl, base_oack, sizeof(base_oack));
+	assert_string_equal((const char *)out->ctl + sizeof(base_oack), "multicast");
+	assert_int_equal(mtftp_parse_multicast((const char *)out->ctl + sizeof(base_oack) + 10,
+					       out->ctl_len - sizeof(base_oack) - 10, &g, &m), 0);
+	assert_int_equal(ntohl(g.ip), GROUP_IP);
+	assert_int_equal(ntohs(g.port), 1758);
+	assert_int_equal(m, master);
+}
+
+static uint16_t block_of(const struct tftp_action *a)
+{
+	return (uint16_t)(a->hdr[2] << 8 | a->hdr[3]);
+}
+
+/* out holds DATA blocks first..first+n-1, all to the group. */
+static void expect_data(const struct mtftp_output *out, uint16_t first, unsigned n)
+{
+	assert_int_equal(out->n, n);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(out->act[i].kind, TFTP_ACT_DATA);
+		assert_int_equal(block_of(&out->act[i]), first + i);
+		assert_true(is_group(&out->to[i]));
+	}
+}
+
+static void test_master_and_listeners(void **state)
+{
+	struct mtftp_params p = params(MTFTP_MODE_RFC2090, 512, 4, 512 * 10 + 100);
+	struct mtftp_xfer *x = mtftp_xfer_new(&p, &timing);
+	struct mtftp_output out;
+
+	(void)state;
+	join(x, 0, 0, &out);
+	expect_oack(&out, 0, true);
+	join(x, 1, 1, &out);
+	expect_oack(&out, 1, false);
+	join(x, 2, 1, &out); /* its OACK was lost: the same answer again */
+	expect_oack(&out, 1, false);
+	assert_int_equal(mtftp_xfer_clients(x), 2);
+	input(x, 3, 0, TFTP_ACK, 0, &out);
+	expect_data(&out, 1, 4);
+	assert_int_equal(out.act[0].offset, 0);
+	assert_int_equal(out.act[0].len, 512);
+	input(x, 4, 0, TFTP_ACK, 1, &out); /* sliding: one more */
+	expect_data(&out, 5, 1);
+	input(x, 5, 0, TFTP_ACK, 5, &out);
+	expect_data(&out, 6, 4);
+	input(x, 6, 0, TFTP_ACK, 9, &out); /* 11 blocks: the window stops there */
+	expect_data(&out, 10, 2);
+	assert_int_equal(out.act[0].len, 512);
+	assert_int_equal(out.act[1].offset, 5120);
+	assert_int_equal(out.act[1].len, 100);
+	input(x, 7, 0, TFTP_ACK, 10, &out);
+	assert_int_equal(out.n, 0);
+	/* The master has it all: the listener is promoted, by unicast. */
+	input(x, 8, 0, TFTP_ACK, 11, &out);
+	expect_oack(&out, 1, true);
+	assert_int_equal(mtftp_xfer_stats(x)->masters_done, 1);
+	assert_int_equal(mtftp_xfer_stats(x)->promotions, 1);
+	/* It listened from block 3 on: it asks for what it lacks. */
+	input(x, 9, 1, TFTP_ACK, 2, &out);
+	expect_data(&out, 3, 4);
+	input(x, 10, 1, TFTP_ACK, 11, &out);
+	assert_int_equal(out.n, 0);
+	assert_true(mtftp_xfer_finished(x));
+	assert_int_equal(mtftp_xfer_deadline(x), UINT64_MAX);
+	mtftp_xfer_free(x);
+}
+
+static void test_bad_input_is_counted(void **state)
+{
+	struct mtftp_params p = params(MTFTP_MODE_RFC2090, 512, 1, 2000);
+	struct mtftp_xfer *x = mtftp_xfer_new(&p, &timing);
+	const struct mtftp_stats *st = mtftp_xfer_stats(x);
+	struct net_addr a = client(0);
+	struct mtftp_output out;
+	static const uint8_t data[] = { 0, TFTP_DATA, 0, 1, 'x' };
+
+	(void)state;
+	join(x, 0, 0, &out);
+	join(x, 0, 1, &out);
+	input(x, 1, 7, TFTP_ACK, 0, &out);        /* never joined */
+	assert_int_equal(out.n, 0);
+	assert_int_equal(st->dropped_not_member, 1);
+	input(x, 1, 1, TFTP_ACK, 0, &out);        /* a listener */
+	assert_int_equal(out.n, 0);
+	assert_int_equal(st->dropped_not_master, 1);
+	input(x, 1, 0, TFTP_ACK, 5, &out);        /* 4 blocks in this file */
+	assert_int_equal(out.n, 0);
+	assert_int_equal(st->dropped_past_end, 1);
+	mtftp_xfer_input(x, 1, &a, data, 3, &out); /* truncated */
+	mtftp_xfer_input(x, 1, &a, data, 0, &out);
+	mtftp_xfer_input(x, 1, &a, data, sizeof(data), &out); /* DATA to a server */
+	assert_int_equal(out.n, 0);
+	assert_int_equal(st->dropped_malformed, 3);
+	input(x, 1, 7, TFTP_ERROR, 0, &out);
+	assert_int_equal(st->dropped_not_member, 2);
+	/* None of it disturbed the transfer. */
+	input(x, 2, 0, TFTP_ACK, 0, &out);
+	expect_data(&out, 1, 1);
+	/* A listener that gives up leaves the list; the master stays. */
+	input(x, 3, 1, TFTP_ERROR, 0, &out);
+	assert_int_equal(mtftp_xfer_clients(x), 1);
+	assert_int_equal(mtftp_xfer_master(x)->ip, a.ip);
+	mtftp_xfer_free(x);
+}
+
+static void test_master_vanishes(void **state)
+{
+	struct mtftp_params p = params(MTFTP_MODE_RFC2090, 512, 2, 512 * 20);
+	struct mtftp_xfer *x = mtftp_xfer_new(&p, &timing);
+	struct mtftp_output out;
+	uint64_t now = 0;
+
+	(void)state;
+	join(x, 0, 0, &out);
+	join(x, 0, 1, &out);
+	input(x, 10, 0, TFTP_ACK, 0, &out);
+	input(x, 20, 0, TFTP_ACK, 2, &out);
+	expect_data(&out, 3, 2);
+	/* Silence: the window again after 1, 2, 4, 4 s; then the next client. */
+	for (unsigned r = 0; r < timing.max_retries; r++) {
+		now = mtftp_xfer_deadline(x);
+		mtftp_xfer_tick(x, now - 1, &out);
+		assert_int_equal(out.n, 0);
+		mtftp_xfer_tick(x, now, &out);
+		expect_data(&out, 3, 2);
+	}
+	assert_int_equal(mtftp_xfer_deadline(x) - now, 4000000);
+	now = mtftp_xfer_deadline(x);
+	mtftp_xfer_tick(x, now, &out);
+	expect_oack(&out, 1, true);
+	assert_int_equal(mtftp_xfer_stats(x)->masters_lost, 1);
+	assert_int_equal(mtftp_xfer_stats(x)->retransmits, 2 * timing.max_retries);
+	/* The dead master's late ACK is no longer its to give. */
+	input(x, now + 1, 0, TFTP_ACK, 4, &out);
+	assert_int_equal(out.n, 0);
+	assert_int_equal(mtftp_xfer_stats(x)->dropped_not_member, 1);
+	input(x, now + 2, 1, TFTP_ACK, 0, &out);
+	expect_data(&out, 1, 2);
+	mtftp_xfer_free(x);
+}
+
+static void test_promoted_client_already_gone(void **state)
+{
+	/* iPXE closes its socket once it has every block, so a promoted
+	 * listener that finished never answers: a few short tries, then the
+	 * next in line; each goes round again (an OACK may have been lost, or
+	 * the client is out of reach for a while) until it has been silent
+	 * for as long as a master is waited for (1+2+4+4 s here). */
+	struct mtftp_params p = params(MTFTP_MODE_RFC2090, 512, 1, 100);
+	struct mtftp_xfer *x = mtftp_xfer_new(&p, &timing);
+	struct mtftp_output out;
+	uint64_t now = 2, first_promotion;
+	unsigned turns[3] = { 0 }, expect = 1, tries = 0;
+
+	(void)state;
+	for (unsigned i = 0; i < 3; i++)
+		join(x, 0, i, &out);
+	input(x, 1, 0, TFTP_ACK, 0, &out);
+	input(x, now, 0, TFTP_ACK, 1, &out);
+	expect_oack(&out, 1, true);
+	/* A tenth of the retransmission time per try. */
+	assert_int_equal(mtftp_xfer_deadline(x) - now, 100000);
+	first_promotion = now;
+	turns[1] = 1;
+	while (!mtftp_xfer_finished(x)) {
+		now = mtftp_xfer_deadline(x);
+		assert_true(now - first_promotion < 60000000);
+		mtftp_xfer_tick(x, now, &out);
+		if (out.n == 0)
+			break;
+		if (++tries == MTFTP_PROMOTE_TRIES) {
+			tries = 0;
+			expect = expect == 1 ? 2 : 1;
+			turns[expect]++;
+		}
+		expect_oack(&out, expect, true);
+	}
+	assert_true(mtftp_xfer_finished(x));
+	assert_true(now - first_promotion >= 11000000);
+	assert_true(turns[1] >= MTFTP_PROMOTE_ROUNDS && turns[2] >= MTFTP_PROMOTE_ROUNDS);
+	assert_int_equal(mtftp_xfer_stats(x)->masters_lost, 2);
+	mtftp_xfer_free(x);
+}
+
+static void test_promoted_client_answers_late(void **state)
+{
+	/* A listener out of reach for a while is promoted again later. */
+	struct mtftp_params p = params(MTFTP_MODE_RFC2090, 512, 1, 1000);
+	struct mtftp_xfer *x = mtftp_xfer_new(&p, &timing);
+	struct mtftp_output out;
+	uint64_t now = 2;
+
+	(void)state;
+	join(x, 0, 0, &out);
+	join(x, 0, 1, &out);
+	input(x, 1, 0, TFTP_ACK, 0, &out);
+	input(x, now, 0, TFTP_ACK, 2, &out); /* client 0 is done */
+	expect_oack(&out, 1, true);
+	while (now < 5000000) {
+		now = mtftp_xfer_deadline(x);
+		mtftp_xfer_tick(x, now, &out);
+		expect_oack(&out, 1, true);
+	}
+	input(x, now + 1, 1, TFTP_ACK, 0, &out);
+	expect_data(&out, 1, 1);
+	mtftp_xfer_free(x);
+}
+
+static void test_late_joiner_takes_over_silent_master(void **state)
+{
+	struct mtftp_params p = params(MTFTP_MODE_RFC2090, 512, 1, 5000);
+	struct mtftp_xfer *x = mtftp_xfer_new(&p, &timing);
+	struct mtftp_output out;
+	uint64_t now;
+
+	(void)state;
+	join(x, 0, 0, &out);
+	input(x, 1, 0, TFTP_ACK, 0, &out);
+	join(x, 2, 1, &out);            /* master alive: a listener */
+	expect_oack(&out, 1, false);
+	now = mtftp_xfer_deadline(x);
+	mtftp_xfer_tick(x, now, &out);  /* the master missed a timeout */
+	expect_data(&out, 1, 1);
+	join(x, now + 1, 2, &out);      /* a newcomer is certainly alive */
+	expect_oack(&out, 2, true);
+	assert_int_equal(mtftp_xfer_master(x)->ip, client(2).ip);
+	input(x, now + 2, 0, TFTP_ACK, 1, &out); /* the old master now listens */
+	assert_int_equal(out.n, 0);
+	input(x, now + 3, 2, TFTP_ACK, 0, &out);
+	expect_data(&out, 1, 1);
+	mtftp_xfer_free(x);
+}
+
+static void test_lost_block_fast_retransmit(void **state)
+{
+	struct mtftp_params p = params(MTFTP_MODE_RFC2090, 512, 8, 512 * 40);
+	struct mtftp_xfer *x = mtftp_xfer_new(&p, &timing);
+	struct mtftp_output out;
+
+	(void)state;
+	join(x, 0, 0, &out);
+	input(x, 1, 0, TFTP_ACK, 0, &out);
+	expect_data(&out, 1, 8);
+	/* Block 3 lost: iPXE ACKs its first gap, 2, for blocks 2, 4, 5, ... */
+	input(x, 2, 0, TFTP_ACK, 1, &out);
+	expect_data(&out, 9, 1);
+	input(x, 3, 0, TFTP_ACK, 2, &out);
+	expect_data(&out, 10, 1);
+	input(x, 4, 0, TFTP_ACK, 2, &out);
+	assert_int_equal(out.n, 0);
+	input(x, 5, 0, TFTP_ACK, 2, &out);
+	assert_int_equal(out.n, 0);
+	input(x, 6, 0, TFTP_ACK, 2, &out);  /* third duplicate: from 3 again */
+	expect_data(&out, 3, 8);
+	input(x, 7, 0, TFTP_ACK, 2, &out);  /* only once per hole */
+	input(x, 8, 0, TFTP_ACK, 2, &out);
+	input(x, 9, 0, TFTP_ACK, 2, &out);
+	assert_int_equal(out.n, 0);
+	input(x, 10, 0, TFTP_ACK, 10, &out); /* the hole filled */
+	expect_data(&out, 11, 8);
+	input(x, 11, 0, TFTP_ACK, 9, &out);  /* reordered, stale */
+	assert_int_equal(out.n, 0);
+	mtftp_xfer_free(x);
+}
+
+static void test_refuses_what_it_cannot_do(void **state)
+{
+	struct mtftp_params p = params(MTFTP_MODE_RFC2090, 512, 1, 512ull * MTFTP_MAX_BLOCKS);
+	struct mtftp_xfer *x;
+	struct mtftp_output out;
+	struct net_addr a = client(0);
+	uint8_t big[MTFTP_OACK_BASE_MAX + 1] = { 0, 6 };
+
+	(void)state;
+	assert_null(mtftp_xfer_new(&p, &timing)); /* would need block 65536 */
+	p.size -= 1;
+	x = mtftp_xfer_new(&p, &timing);
+	assert_non_null(x);
+	assert_false(mtftp_xfer_join(x, 0, &a, big, sizeof(big), &out));
+	assert_false(mtftp_xfer_open(x, 0, &a, &out)); /* PXE open on an RFC 2090 transfer */
+	mtftp_xfer_free(x);
+	p = params(MTFTP_MODE_RFC2090, 512, 1, 100);
+	p.max_clients = 2;
+	x = mtftp_xfer_new(&p, &timing);
+	join(x, 0, 0, &out);
+	join(x, 0, 1, &out);
+	a = client(2);
+	assert_false(mtftp_xfer_join(x, 0, &a, base_oack, sizeof(base_oack), &out));
+	mtftp_xfer_free(x);
+}
+
+static void test_pxe_open(void **state)
+{
+	struct mtftp_params p = params(MTFTP_MODE_PXE, 512, 4, 512 * 6);
+	struct mtftp_xfer *x = mtftp_xfer_new(&p, &timing);
+	struct net_addr a = client(0), b = client(1);
+	struct mtftp_output out;
+	uint64_t now;
+
+	(void)state;
+	assert_true(mtftp_xfer_open(x, 0, &a, &out));
+	/* Block 1 by unicast (the opener learns it is master) and to the group. */
+	assert_int_equal(out.n, 2);
+	assert_int_equal(block_of(&out.act[0]), 1);
+	assert_int_equal(out.to[0].ip, a.ip);
+	assert_int_equal(block_of(&out.act[1]), 1);
+	assert_true(is_group(&out.to[1]));
+	assert_false(mtftp_xfer_open(x, 1, &b, &out)); /* a live master is served */
+	assert_int_equal(mtftp_xfer_stats(x)->opens_ignored, 1);
+	input(x, 2, 0, TFTP_ACK, 1, &out);
+	expect_data(&out, 2, 4);
+	input(x, 3, 1, TFTP_ACK, 1, &out);
+	assert_int_equal(mtftp_xfer_stats(x)->dropped_not_member, 1);
+	/* The master goes quiet: after one timeout an open takes over. */
+	now = mtftp_xfer_deadline(x);
+	mtftp_xfer_tick(x, now, &out);
+	expect_data(&out, 2, 4);
+	assert_true(mtftp_xfer_open(x, now + 1, &b, &out));
+	assert_int_equal(out.to[0].ip, b.ip);
+	input(x, now + 2, 1, TFTP_ACK, 5, &out); /* it kept blocks from the group */
+	expect_data(&out, 6, 2);
+	input(x, now + 3, 1, TFTP_ACK, 7, &out);
+	/* A PXE transfer ends with its master: listeners open a new cycle. */
+	assert_true(mtftp_xfer_finished(x));
+	assert_int_equal(mtftp_xfer_stats(x)->masters_done, 1);
+	mtftp_xfer_free(x);
+}
+
+/* ---- whole transfers to simulated iPXE clients ---- */
+
+#define SIM_CLIENTS 12
+#define SIM_BLOCKS 300
+#define SIM_STEP_US 1000
+
+struct sim_client {
+	bool joined, oack, master, done, dead;
+	uint64_t join_at, die_at;
+	uint64_t last_heard, timer;
+	unsigned loss_pct;          /* per datagram, each direction */
+	uint64_t burst_from, burst_to; /* everything lost in between */
+	uint8_t have[SIM_BLOCKS + 1];
+	unsigned nhave;
+};
+
+struct sim {
+	enum mtftp_mode mode;
+	struct mtftp_xfer *x;
+	uint64_t size, nblocks, now;
+	unsigned n;
+	struct sim_client c[SIM_CLIENTS];
+	/* uplink: packets sent this step, delivered next step */
+	struct { unsigned from; uint8_t pkt[4]; } up[4 * SIM_CLIENTS], next_up[4 * SIM_CLIENTS];
+	unsigned nup, nnext;
+	unsigned seed;
+	unsigned restarts;
+};
+
+static unsigned sim_rand(struct sim *s)
+{
+	s->seed = s->seed * 1103515245u + 12345u;
+	return (s->seed >> 16) & 0x7fff;
+}
+
+static bool lost(struct sim *s, struct sim_client *c)
+{
+	if (s->now >= c->burst_from && s->now < c->burst_to)
+		return true;
+	return sim_rand(s) % 100 < c->loss_pct;
+}
+
+static unsigned first_gap(const struct sim_client *c, uint64_t nblocks)
+{
+	for (unsigned b = 1; b <= nblocks; b++)
+		if (!c->have[b])
+			return b - 1;
+	return (unsigned)nblocks;
+}
+
+static void client_send(struct sim *s, unsigned i, uint16_t op, uint16_t block)
+{
+	if (s->nnext == sizeof(s->next_up) / sizeof(s->next_up[0]) || lost(s, &s->c[i]))
+		return;
+	s->next_up[s->nnext].from = i;
+	s->next_up[s->nnext].pkt[0] = 0;
+	s->next_up[s->nnext].pkt[1] = (uint8_t)op;
+	s->next_up[s->nnext].pkt[2] = (uint8_t)(block >> 8);
+	s->next_up[s->nnext].pkt[3] = (uint8_t)block;
+	s->nnext++;
+}
+
+static bool alive(const struct sim_client *c)
+{
+	return c->joined && !c->done && !c->dead;
+}
+
+static void client_ack(struct sim *s, unsigned i)
+{
+	client_send(s, i, TFTP_ACK, (uint16_t)first_gap(&s->c[i], s->nblocks));
+}
+
+static void deliver_data(struct sim *s, unsigned i, uint16_t block, bool unicast)
+{
+	struct sim_client *c = &s->c[i];
+
+	if (!alive(c) || lost(s, c))
+		return;
+	c->last_heard = s->now;
+	c->timer = s->now + 500000;
+	if (unicast)
+		c->master = true; /* PXE: a unicast packet says "you are master" */
+	if (block >= 1 && block <= s->nblocks && !c->have[block]) {
+		c->have[block] = 1;
+		c->nhave++;
+	}
+	if (c->master)
+		client_ack(s, i);
+	if (c->nhave == s->nblocks)
+		c->done = true; /* iPXE closes its sockets: silence from now on */
+}
+
+static void deliver(struct sim *s, const struct mtftp_output *out)
+{
+	for (unsigned k = 0; k < out->n; k++) {
+		const struct net_addr *to = &out->to[k];
+		bool group = is_group(to);
+
+		for (unsigned i = 0; i < s->n; i++) {
+			struct sim_client *c = &s->c[i];
+			struct net_addr a = client(i);
+
+			if (!group && (a.ip != to->ip || a.port != to->port))
+				continue;
+			if (out->act[k].kind == TFTP_ACT_DATA) {
+				/* The payload is the object's: its offset must
+				 * match the block number. */
+				assert_int_equal(out->act[k].offset,
+						 (uint64_t)(block_of(&out->act[k]) - 1) * 512);
+				deliver_data(s, i, block_of(&out->act[k]), !group);
+				continue;
+			}
+			if (!alive(c) || lost(s, c))
+				continue;
+			{
+				struct net_addr g;
+				size_t off = sizeof(base_oack) + 10;
+
+				assert_int_equal(mtftp_parse_multicast((const char *)out->ctl + off,
+								       out->ctl_len - off, &g,
+								       &c->master), 0);
+			}
+			c->oack = true;
+			c->last_heard = s->now;
+			c->timer = s->now + 500000;
+			if (c->master)
+				client_ack(s, i);
+		}
+	}
+}
+
+/* The transfer ended and a client asks again: the server starts another. */
+static void sim_restart(struct sim *s)
+{
+	struct mtftp_params p = params(s->mode, 512, 8, s->size);
+
+	mtftp_xfer_free(s->x);
+	s->x = mtftp_xfer_new(&p, &timing);
+	s->restarts++;
+}
+
+/* A client's own timer: iPXE resends its RRQ until answered, and a master
+ * its ACK; a PXE client opens when it has heard nothing for a while. */
+static void client_timer(struct sim *s, unsigned i)
+{
+	struct sim_client *c = &s->c[i];
+	struct net_addr a = client(i);
+	struct mtftp_output out;
+
+	if (!c->joined && s->now >= c->join_at) {
+		c->joined = true;
+		c->last_heard = s->now;
+		c->timer = s->now + (s->mode == MTFTP_MODE_PXE ? 1000000 : 0);
+	}
+	if (c->joined && !c->dead && c->die_at && s->now >= c->die_at)
+		c->dead = true;
+	if (!alive(c) || s->now < c->timer)
+		return;
+	c->timer = s->now + 1000000;
+	if (s->mode == MTFTP_MODE_RFC2090) {
+		if (!c->oack) {
+			if (!lost(s, c)) {
+				if (mtftp_xfer_finished(s->x))
+					sim_restart(s);
+				assert_true(mtftp_xfer_join(s->x, s->now, &a, base_oack,
+							    sizeof(base_oack), &out));
+				deliver(s, &out);
+			}
+		} else if (c->master) {
+			client_ack(s, i);
+		}
+		return;
+	}
+	/* PXE: silence for 1 s: open (and forget being master). */
+	if (s->now - c->last_heard >= 1000000) {
+		c->master = false;
+		if (!lost(s, c)) {
+			if (mtftp_xfer_finished(s->x))
+				sim_restart(s);
+			mtftp_xfer_open(s->x, s->now, &a, &out);
+			deliver(s, &out);
+		}
+	} else if (c->master) {
+		client_ack(s, i);
+	}
+}
+
+/* Run until every live client is done; returns the simulated seconds. */
+static double sim_run(struct sim *s, double limit_s)
+{
+	struct mtftp_output out;
+
+	while (s->now < (uint64_t)(limit_s * 1e6)) {
+		unsigned pending = 0;
+
+		s->now += SIM_STEP_US;
+		memcpy(s->up, s->next_up, s->nnext * sizeof(s->up[0]));
+		s->nup = s->nnext;
+		s->nnext = 0;
+		for (unsigned k = 0; k < s->nup; k++) {
+			struct net_addr a = client(s->up[k].from);
+
+			mtftp_xfer_input(s->x, s->now, &a, s->up[k].pkt, 4, &out);
+			deliver(s, &out);
+		}
+		if (s->now >= mtftp_xfer_deadline(s->x)) {
+			mtftp_xfer_tick(s->x, s->now, &out);
+			deliver(s, &out);
+		}
+		for (unsigned i = 0; i < s->n; i++) {
+			client_timer(s, i);
+			pending += !s->c[i].done && !s->c[i].dead;
+		}
+		if (pending == 0)
+			return (double)s->now / 1e6;
+	}
+	return -1;
+}
+
+static void sim_init(struct sim *s, enum mtftp_mode mode, unsigned n, unsigned seed)
+{
+	struct mtftp_params p;
+
+	memset(s, 0, sizeof(*s));
+	s->mode = mode;
+	s->n = n;
+	s->seed = seed;
+	s->size = 512ull * (SIM_BLOCKS - 1) + 77;
+	s->nblocks = SIM_BLOCKS;
+	p = params(mode, 512, 8, s->size);
+	s->x = mtftp_xfer_new(&p, &timing);
+	for (unsigned i = 0; i < n; i++)
+		s->c[i].join_at = 1000;
+}
+
+static void sim_expect_complete(struct sim *s, double secs, double limit)
+{
+	if (getenv("SIM_DEBUG"))
+		print_message("sim: %.3f s, restarts %u, blocks sent %llu, promotions %llu\n", secs,
+			      s->restarts, (unsigned long long)mtftp_xfer_stats(s->x)->blocks_sent,
+			      (unsigned long long)mtftp_xfer_stats(s->x)->promotions);
+	if (secs < 0)
+		fail_msg("clients not done within %.0f simulated seconds", limit);
+	for (unsigned i = 0; i < s->n; i++) {
+		if (s->c[i].dead)
+			continue;
+		assert_true(s->c[i].done);
+		for (unsigned b = 1; b <= s->nblocks; b++)
+			assert_true(s->c[i].have[b]);
+	}
+	mtftp_xfer_free(s->x);
+}
+
+static void test_sim_no_loss(void **state)
+{
+	struct sim s;
+	double t;
+
+	(void)state;
+	sim_init(&s, MTFTP_MODE_RFC2090, 8, 1);
+	t = sim_run(&s, 60);
+	/* One pass, then one promotion round of OACKs per finished listener. */
+	assert_int_equal(mtftp_xfer_stats(s.x)->blocks_sent, SIM_BLOCKS);
+	sim_expect_complete(&s, t, 60);
+	assert_true(t < 2.0);
+}
+
+static void test_sim_random_loss(void **state)
+{
+	static const unsigned losses[] = { 1, 5, 10, 20 };
+
+	(void)state;
+	for (unsigned l = 0; l < 4; l++) {
+		for (unsigned seed = 1; seed <= 5; seed++) {
+			struct sim s;
+			double t;
+
+			sim_init(&s, MTFTP_MODE_RFC2090, SIM_CLIENTS, seed * 7919 + l);
+			for (unsigned i = 0; i < s.n; i++) {
+				s.c[i].loss_pct = losses[l];
+				s.c[i].join_at = 1000 + (uint64_t)i * 37000; /* staggered */
+			}
+			s.c[3].join_at = 150000; /* late joiner, mid-transfer */
+			s.c[5].die_at = 80000;   /* killed halfway */
+			t = sim_run(&s, 600);
+			sim_expect_complete(&s, t, 600);
+		}
+	}
+}
+
+static void test_sim_burst_and_vanishing_master(void **state)
+{
+	struct sim s;
+	double t;
+
+	(void)state;
+	sim_init(&s, MTFTP_MODE_RFC2090, 8, 42);
+	for (unsigned i = 0; i < s.n; i++)
+		s.c[i].loss_pct = 2;
+	s.c[0].die_at = 50000;                 /* the first master vanishes */
+	s.c[2].burst_from = 20000;             /* one listener loses 2 s */
+	s.c[2].burst_to = 2020000;
+	t = sim_run(&s, 600);
+	sim_expect_complete(&s, t, 600);
+}
+
+static void test_sim_pxe_cycles(void **state)
+{
+	static const unsigned losses[] = { 0, 5, 20 };
+
+	(void)state;
+	for (unsigned l = 0; l < 3; l++) {
+		struct sim s;
+		double t;
+
+		sim_init(&s, MTFTP_MODE_PXE, 8, 99 + l);
+		for (unsigned i = 0; i < s.n; i++) {
+			s.c[i].loss_pct = losses[l];
+			s.c[i].join_at = 1000 + (uint64_t)i * 53000;
+		}
+		s.c[1].die_at = 400000;
+		t = sim_run(&s, 600);
+		sim_expect_complete(&s, t, 600);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_master_and_listeners),
+		cmocka_unit_test(test_bad_input_is_counted),
+		cmocka_unit_test(test_master_vanishes),
+		cmocka_unit_test(test_promoted_client_already_gone),
+		cmocka_unit_test(test_promoted_client_answers_late),
+		cmocka_unit_test(test_late_joiner_takes_over_silent_master),
+		cmocka_unit_test(test_lost_block_fast_retransmit),
+		cmocka_unit_test(test_refuses_what_it_cannot_do),
+		cmocka_unit_test(test_pxe_open),
+		cmocka_unit_test(test_sim_no_loss),
+		cmocka_unit_test(test_sim_random_loss),
+		cmocka_unit_test(test_sim_burst_and_vanishing_master),
+		cmocka_unit_test(test_sim_pxe_cycles),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
