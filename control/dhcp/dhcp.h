@@ -415,6 +415,16 @@ struct dhcp_host {
 enum dhcp_mode { DHCP_MODE_SERVER, DHCP_MODE_PROXY };
 enum dhcp_unknown_policy { DHCP_UNKNOWN_SERVE, DHCP_UNKNOWN_IGNORE };
 
+/* PXE MTFTP (PXE 2.1): a boot file served by multicast is advertised to
+ * PXE clients in option 43 sub-options 1-5. group_of(ctx, file) is the
+ * file's group (network order), 0 for a file served by plain TFTP. */
+struct dhcp_mtftp {
+	uint32_t (*group_of)(const void *ctx, const char *file); /* NULL: no MTFTP */
+	const void *ctx;
+	uint16_t cport, sport;  /* network order */
+	uint8_t tmout, delay;   /* seconds */
+};
+
 struct dhcp_config {
 	enum dhcp_mode mode;
 	enum dhcp_unknown_policy unknown;
@@ -430,6 +440,7 @@ struct dhcp_config {
 	unsigned rate_burst;   /* packets a MAC may send at once; 0: 8 */
 	unsigned rate_per_sec; /* then this many per second; 0: 2 */
 	unsigned max_pending;  /* ACKs waiting for the journal; 0: 256 */
+	struct dhcp_mtftp mtftp;
 };
 
 /* ---- PXE boot policy (dhcp_pxe.c) ---- */

@@ -20,9 +20,10 @@ void dhcp_leases_mark_durable(struct dhcp_leases *l);
 struct dhcp_leases_stats *dhcp_leases_stats_mut(struct dhcp_leases *l);
 
 /* Boot fields of a reply from one choice (dhcp_pxe.c): siaddr, sname,
- * file, 66, 67, 60, 43 (discovery control, 71 echoed), 97 echoed. */
+ * file, 66, 67, 60, 43 (discovery control, 71 echoed, MTFTP 1-5 when the
+ * file is served by multicast), 97 echoed. mtftp may be NULL. */
 void dhcp_pxe_add(struct dhcp_build *b, const struct dhcp_boot_choice *c,
-		  const struct dhcp_msg *req, uint32_t server_ip);
+		  const struct dhcp_msg *req, uint32_t server_ip, const struct dhcp_mtftp *mtftp);
 
 /* Lookup tables built once from the config (dhcp_pool.c). */
 struct dhcp_index {

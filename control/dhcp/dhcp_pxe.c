@@ -6,6 +6,7 @@
 #include "control/dhcp/dhcp.h"
 #include "control/dhcp/dhcp_private.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -154,7 +155,7 @@ void dhcp_pxe_choose(struct dhcp_boot_choice *out, const struct dhcp_msg *req,
 }
 
 void dhcp_pxe_add(struct dhcp_build *b, const struct dhcp_boot_choice *c,
-		  const struct dhcp_msg *req, uint32_t server_ip)
+		  const struct dhcp_msg *req, uint32_t server_ip, const struct dhcp_mtftp *mtftp)
 {
 	char sname[16];
 	size_t flen = strlen(c->file), n;
@@ -177,7 +178,7 @@ void dhcp_pxe_add(struct dhcp_build *b, const struct dhcp_boot_choice *c,
 		/* Legacy ROMs: boot the file named here, no discovery. An
 		 * item the client chose (71, boot-server request) is echoed. */
 		struct dhcp_pxe43 x;
-		uint8_t v[32];
+		uint8_t v[64];
 		int vl;
 
 		memset(&x, 0, sizeof(x));
@@ -192,6 +193,14 @@ void dhcp_pxe_add(struct dhcp_build *b, const struct dhcp_boot_choice *c,
 		}
 		x.has_discovery_control = true;
 		x.discovery_control = DHCP_PXE_DC_USE_BOOTFILE;
+		if (mtftp != NULL && mtftp->group_of != NULL &&
+		    (x.mtftp_ip = mtftp->group_of(mtftp->ctx, c->file)) != 0) {
+			x.has_mtftp = true;
+			x.mtftp_cport = ntohs(mtftp->cport);
+			x.mtftp_sport = ntohs(mtftp->sport);
+			x.mtftp_tmout = mtftp->tmout;
+			x.mtftp_delay = mtftp->delay;
+		}
 		vl = dhcp_pxe43_build(&x, v, sizeof(v));
 		if (vl > 0)
 			dhcp_build_add(b, DHCP_OPT_VENDOR, v, (size_t)vl, DHCP_OPTF_REQUIRED);

@@ -73,7 +73,7 @@ enum dhcp_boot_kind dhcp_reply_add_boot(struct dhcp_ctx *c, uint32_t client_ip)
 	struct dhcp_boot_choice choice;
 
 	dhcp_pxe_choose(&choice, c->req, layers, 3, c->server_id, client_ip);
-	dhcp_pxe_add(&c->s->b, &choice, c->req, c->server_id);
+	dhcp_pxe_add(&c->s->b, &choice, c->req, c->server_id, &c->s->cfg->mtftp);
 	return choice.kind;
 }
 

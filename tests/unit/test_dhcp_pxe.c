@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "test_dhcp_client.h"
+#include "control/dhcp/dhcp_private.h"
 
 static const struct dhcp_boot global = {
 	.bios = "undionly.kpxe",
@@ -128,12 +129,71 @@ static void test_expand(void **state)
 	assert_int_equal(dhcp_pxe_expand(out, sizeof(out), "${serv", 0, mac, 6, 0), 6);
 }
 
+/* PXE MTFTP: a boot file served by multicast is advertised in option 43
+ * sub-options 1-5; any other file gets none of them. */
+static uint32_t mtftp_group_of(const void *ctx, const char *file)
+{
+	return strcmp(file, (const char *)ctx) == 0 ? IP(239, 255, 2, 1) : 0;
+}
+
+static bool pxe43_of(const struct dhcp_build *b, struct dhcp_pxe43 *x)
+{
+	for (unsigned i = 0; i < b->nopt; i++)
+		if (b->opt[i].code == DHCP_OPT_VENDOR)
+			return dhcp_pxe43_parse(x, b->data + b->opt[i].off, b->opt[i].len) == 0;
+	return false;
+}
+
+static void test_mtftp_suboptions(void **state)
+{
+	const struct dhcp_boot *layers[] = { NULL, NULL, &global };
+	const struct dhcp_mtftp m = { .group_of = mtftp_group_of, .ctx = "undionly.kpxe",
+				      .cport = htons(3001), .sport = htons(1759), .tmout = 2,
+				      .delay = 3 };
+	struct fake_req r = { .type = DHCPDISCOVER, .arch = 0, .vendor = "PXEClient" };
+	static struct dhcp_build b;
+	struct dhcp_boot_choice c;
+	struct dhcp_pxe43 x;
+	(void)state;
+
+	parse_fake(&r);
+	dhcp_pxe_choose(&c, &msg, layers, 3, IP(10, 0, 0, 2), 0);
+	memset(&b, 0, sizeof(b));
+	dhcp_pxe_add(&b, &c, &msg, IP(10, 0, 0, 2), &m);
+	assert_true(pxe43_of(&b, &x));
+	assert_true(x.has_discovery_control);
+	assert_true(x.has_mtftp);
+	assert_int_equal(x.mtftp_ip, IP(239, 255, 2, 1));
+	assert_int_equal(x.mtftp_cport, 3001);
+	assert_int_equal(x.mtftp_sport, 1759);
+	assert_int_equal(x.mtftp_tmout, 2);
+	assert_int_equal(x.mtftp_delay, 3);
+
+	r.arch = 7; /* ipxe.efi: not an MTFTP file */
+	parse_fake(&r);
+	dhcp_pxe_choose(&c, &msg, layers, 3, IP(10, 0, 0, 2), 0);
+	memset(&b, 0, sizeof(b));
+	dhcp_pxe_add(&b, &c, &msg, IP(10, 0, 0, 2), &m);
+	assert_true(pxe43_of(&b, &x));
+	assert_true(x.has_discovery_control);
+	assert_false(x.has_mtftp);
+
+	r.arch = 0; /* MTFTP not configured */
+	parse_fake(&r);
+	dhcp_pxe_choose(&c, &msg, layers, 3, IP(10, 0, 0, 2), 0);
+	memset(&b, 0, sizeof(b));
+	dhcp_pxe_add(&b, &c, &msg, IP(10, 0, 0, 2), NULL);
+	assert_true(pxe43_of(&b, &x));
+	assert_false(x.has_mtftp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_choose_table),
 		cmocka_unit_test(test_layers),
 		cmocka_unit_test(test_expand),
+		cmocka_unit_test(test_mtftp_suboptions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
