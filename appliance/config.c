@@ -308,6 +308,9 @@ static const struct config_section *section_find(const char *name)
 	for (size_t i = 0; i < config_image_nsections; i++)
 		if (!strcmp(name, config_image_sections[i].name))
 			return &config_image_sections[i];
+	for (size_t i = 0; i < config_mtftp_nsections; i++)
+		if (!strcmp(name, config_mtftp_sections[i].name))
+			return &config_mtftp_sections[i];
 	return NULL;
 }
 
@@ -457,6 +460,8 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 	if (config_image_validate(c->images, err, errlen) < 0)
 		return -1;
 	if (config_multicast_validate(c->multicast, err, errlen) < 0)
+		return -1;
+	if (config_mtftp_validate(c, err, errlen) < 0)
 		return -1;
 	return config_dhcp_validate(c->dhcp, err, errlen);
 }

@@ -20,6 +20,7 @@
 #include "control/render/render.h"
 #include "dataplane/http/http_server.h"
 #include "dataplane/tftp/tftp.h"
+#include "mtftp/mtftp.h"
 
 #include <net/if.h>
 
@@ -91,6 +92,7 @@ struct config {
 	uint32_t token_lifetime;        /* seconds */
 	/* [image NAME]: ISO images served under images/NAME/; NULL when none */
 	struct config_images *images;
+	struct mtftp_server_config mtftp; /* [mtftp] (appliance/config_mtftp.c) */
 };
 
 void config_defaults(struct config *c);
@@ -112,6 +114,8 @@ struct config_images;
 struct image_set *config_images_open(const struct config *c, char *err, size_t errlen);
 void config_image_free(struct config_images *im);
 int config_image_validate(const struct config_images *im, char *err, size_t errlen);
+/* The PXE MTFTP parameters DHCP advertises (config_mtftp.c). */
+void config_mtftp_dhcp(const struct config *c, struct dhcp_mtftp *out);
 
 /* "ADDR[:PORT]" -> network-order ip and port (port kept when absent). */
 int config_parse_endpoint(const char *s, uint32_t *ip, uint16_t *port);

@@ -26,8 +26,11 @@ const char *config_multicast_open(struct config *c, const char *arg);
 const char *config_multicast_set(struct config *c, const char *key, const char *value);
 void config_multicast_free(struct config_multicast *m);
 int config_multicast_validate(const struct config_multicast *m, char *err, size_t errlen);
+extern const struct config_section config_mtftp_sections[];
+extern const size_t config_mtftp_nsections;
 
 void config_dhcp_free(struct config_dhcp *d);
 int config_dhcp_validate(const struct config_dhcp *d, char *err, size_t errlen);
+int config_mtftp_validate(const struct config *c, char *err, size_t errlen);
 
 #endif

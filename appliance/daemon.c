@@ -50,6 +50,7 @@ struct daemon {
 	struct http_server *http;
 	struct provisioning *provisioning;
 	struct image_set *images;
+	struct mtftp_server *mtftp;
 };
 
 static void write_http_metrics(const struct http_server *http, FILE *f)
@@ -153,6 +154,7 @@ static void write_metrics(const struct daemon *d)
 	if (d->http)
 		write_http_metrics(d->http, f);
 	provisioning_write_metrics(d->provisioning, f);
+	mtftp_server_write_metrics(d->mtftp, f);
 	if (!d->tftp)
 		goto done;
 	tftp_server_counters(d->tftp, &c);
@@ -261,6 +263,8 @@ static int dhcp_start(struct daemon *d)
 		.compact_seconds = c->compact_seconds,
 	};
 
+	config_mtftp_dhcp(&d->cfg, &c->engine.mtftp);
+
 	for (unsigned i = 0; i < c->nifnames; i++) {
 		sc.ifindex[sc.nifindex++] = (int)if_nametoindex(c->ifnames[i]);
 		if (sc.ifindex[i] == 0) {
@@ -323,6 +327,12 @@ int daemon_run(const char *config_path, const struct config *initial,
 		inet_ntop(AF_INET, &d.cfg.tftp.listen_ip, ip, sizeof(ip));
 		log_event(LOG_INFO, "tftp.listen", "addr=%s:%u root=%s transport=%s", ip,
 			  ntohs(d.cfg.tftp.listen_port), d.cfg.tftp_root, d.t->ops->name);
+		if (d.cfg.mtftp.enabled &&
+		    !(d.mtftp = mtftp_server_new(d.t, d.store, d.tftp, &d.cfg.mtftp))) {
+			log_event(LOG_ERR, "daemon.start", "error=\"mtftp: %s\"", strerror(errno));
+			status = 1;
+			goto out;
+		}
 	}
 	if (d.cfg.http_enabled && http_start(&d) < 0) {
 		status = 1;
@@ -340,6 +350,7 @@ int daemon_run(const char *config_path, const struct config *initial,
 	while (!quit_requested) {
 		uint64_t now = transport_now_us();
 		uint64_t next = d.tftp ? tftp_server_tick(d.tftp, now) : UINT64_MAX;
+		uint64_t mn = mtftp_server_tick(d.mtftp, now);
 		int ret;
 
 		/* Group commit: this turn's lease rows in one fdatasync, then the
@@ -349,6 +360,7 @@ int daemon_run(const char *config_path, const struct config *initial,
 
 			next = dn < next ? dn : next;
 		}
+		next = mn < next ? mn : next;
 		if (d.http) {
 			uint64_t hn = http_server_tick(d.http, now);
 
@@ -379,6 +391,7 @@ out:
 	dhcp_service_free(d.dhcp);
 	http_server_free(d.http);
 	provisioning_free(d.provisioning);
+	mtftp_server_free(d.mtftp);
 	tftp_server_free(d.tftp);
 	d.t->ops->destroy(d.t);
 	store_free(d.store);

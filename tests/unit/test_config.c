@@ -431,6 +431,103 @@ static void test_provisioning_errors(void **state)
 	assert_int_equal(parse("[http]\nrequire-token = maybe\n", &c, err), -1);
 }
 
+static void test_mtftp_section(void **state)
+{
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(parse("[tftp]\nroot=/srv\n[mtftp]\n", &c, err), 0);
+	assert_true(c.mtftp.enabled); /* the section alone switches it on, with defaults */
+	assert_int_equal(c.mtftp.group_first, inet_addr("239.255.1.0"));
+	assert_int_equal(c.mtftp.group_count, 256);
+	assert_int_equal(ntohs(c.mtftp.port), 1758);
+	assert_int_equal(c.mtftp.npxe, 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+	assert_int_equal(parse("[tftp]\nroot=/srv\n[mtftp]\ngroups = 239.1.2.0/30\nport = 2000\n"
+			       "ttl = 4\nwindow = 16\nmax-blksize = 1024\nmax-clients = 9\n"
+			       "retransmit-ms = 200\nretransmit-max-ms = 900\nmax-retries = 2\n"
+			       "pxe-listen = 10.0.0.1:1759\npxe-client-port = 3001\n"
+			       "pxe-open-timeout = 3\npxe-reopen-delay = 4\n"
+			       "pxe-file = undionly.kpxe   239.255.2.1\npxe-file = a b.efi 239.255.2.2\n",
+			       &c, err), 0);
+	assert_int_equal(c.mtftp.group_first, inet_addr("239.1.2.0"));
+	assert_int_equal(c.mtftp.group_count, 4);
+	assert_int_equal(ntohs(c.mtftp.port), 2000);
+	assert_int_equal(c.mtftp.ttl, 4);
+	assert_int_equal(c.mtftp.window, 16);
+	assert_int_equal(c.mtftp.max_blksize, 1024);
+	assert_int_equal(c.mtftp.max_clients, 9);
+	assert_int_equal(c.mtftp.timing.retransmit_ms, 200);
+	assert_int_equal(c.mtftp.timing.retransmit_max_ms, 900);
+	assert_int_equal(c.mtftp.timing.max_retries, 2);
+	assert_int_equal(c.mtftp.pxe_listen_ip, inet_addr("10.0.0.1"));
+	assert_int_equal(ntohs(c.mtftp.pxe_server_port), 1759);
+	assert_int_equal(ntohs(c.mtftp.pxe_client_port), 3001);
+	assert_int_equal(c.mtftp.pxe_open_timeout, 3);
+	assert_int_equal(c.mtftp.pxe_reopen_delay, 4);
+	assert_int_equal(c.mtftp.npxe, 2);
+	assert_string_equal(c.mtftp.pxe[0].name, "undionly.kpxe");
+	assert_string_equal(c.mtftp.pxe[1].name, "a b.efi");
+	assert_int_equal(mtftp_pxe_group(&c.mtftp, "a b.efi"), inet_addr("239.255.2.2"));
+	assert_int_equal(mtftp_pxe_group(&c.mtftp, "other"), 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+	{
+		struct dhcp_mtftp d;
+
+		config_mtftp_dhcp(&c, &d);
+		assert_non_null(d.group_of);
+		assert_int_equal(d.group_of(d.ctx, "undionly.kpxe"), inet_addr("239.255.2.1"));
+		assert_int_equal(ntohs(d.cport), 3001);
+		assert_int_equal(ntohs(d.sport), 1759);
+		assert_int_equal(d.tmout, 3);
+		assert_int_equal(d.delay, 4);
+	}
+	assert_int_equal(parse("[tftp]\nroot=/srv\n[mtftp]\nenable = no\n", &c, err), 0);
+	assert_false(c.mtftp.enabled);
+}
+
+static void test_mtftp_errors(void **state)
+{
+	static const struct {
+		const char *text, *err;
+	} bad[] = {
+		{ "[mtftp]\ngroups = 10.0.0.0/24\n", "test.conf:2: groups: not a multicast network address" },
+		{ "[mtftp]\ngroups = 239.255.1.1/24\n", "test.conf:2: groups: not a multicast network address" },
+		{ "[mtftp]\ngroups = 239.255.0.0/8\n", NULL },
+		{ "[mtftp]\ngroups = 239.255.1.0\n", NULL },
+		{ "[mtftp]\nport = 0\n", "test.conf:2: port: out of range" },
+		{ "[mtftp]\nttl = 256\n", NULL },
+		{ "[mtftp]\nwindow = 33\n", NULL },
+		{ "[mtftp]\nmax-blksize = 9000\n", NULL },
+		{ "[mtftp]\npxe-file = undionly.kpxe\n", NULL },
+		{ "[mtftp]\npxe-file = undionly.kpxe 10.1.1.1\n", NULL },
+		{ "[mtftp]\npxe-file = a 239.1.1.1\npxe-file = b 239.1.1.1\n",
+		  "test.conf:3: pxe-file: group already used by another pxe-file" },
+		{ "[mtftp]\nmulticast = yes\n", "test.conf:2: multicast: unknown key" },
+		{ "[mtftp x]\n", NULL },
+	};
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse(bad[i].text, &c, err) != -1)
+			fail_msg("accepted: %s", bad[i].text);
+		if (bad[i].err)
+			assert_string_equal(err, bad[i].err);
+	}
+	/* Cross-field: needs TFTP; a PXE group inside the pool; the TFTP port. */
+	assert_int_equal(parse("[mtftp]\n", &c, err), 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), -1);
+	assert_int_equal(parse("[tftp]\nroot=/s\n[mtftp]\npxe-file = f 239.255.1.9\n", &c, err), 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), -1);
+	assert_string_equal(err, "[mtftp] pxe-file f: its group is inside groups");
+	assert_int_equal(parse("[tftp]\nroot=/s\n[mtftp]\npxe-file = f 239.2.1.9\n"
+			       "pxe-listen = 0.0.0.0:69\n", &c, err), 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +544,8 @@ int main(void)
 		cmocka_unit_test(test_http_errors),
 		cmocka_unit_test(test_provisioning_keys),
 		cmocka_unit_test(test_provisioning_errors),
+		cmocka_unit_test(test_mtftp_section),
+		cmocka_unit_test(test_mtftp_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
