@@ -100,9 +100,11 @@ static int cmd_check_config(int argc, char **argv)
 	if (config_load(argv[1], &c, err, sizeof(err)) < 0 || config_validate(&c, err, sizeof(err)) < 0 ||
 	    provisioning_check(&c, err, sizeof(err)) < 0) {
 		fprintf(stderr, "pxecast: %s\n", err);
+		config_free(&c);
 		return 1;
 	}
 	printf("%s: ok\n", argv[1]);
+	config_free(&c);
 	return 0;
 }
 
