@@ -380,5 +380,14 @@ int main(int argc, char **argv)
 	} else {
 		fprintf(stderr, "pxecast-recv: FAILED receiving %s into %s\n", group, x.out_path);
 	}
+	bulk_receiver_free(x.r);
+	EVP_MD_CTX_free(x.md);
+	free(x.hash_buf);
+	close(x.read_fd);
+	if (close(x.out_fd) < 0 && status == 0) {
+		fprintf(stderr, "pxecast-recv: close %s: %s\n", x.out_path, strerror(errno));
+		status = 1;
+	}
+	close(x.sock);
 	return status;
 }

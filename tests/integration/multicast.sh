@@ -113,4 +113,8 @@ data=$(grep -oE ' data=[0-9]+' <<<"$end" | cut -d= -f2)
 # Suppression and aggregation: far fewer NAKs than data packets.
 check "NAKs ($naks) well under data packets ($data) / 4" test "${naks:-0}" -lt $((${data:-0} / 4))
 check "HTTP served the fallback range" grep -q 'event=http' "$SERVER_LOG"
+no_sanitizer_report() {
+	! grep -lE 'AddressSanitizer|LeakSanitizer|runtime error:' "$WORK"/*.log
+}
+check "no sanitizer report from the sender or the receivers" no_sanitizer_report
 finish

@@ -64,4 +64,8 @@ check "garbage counted ($(val bad_packets))" test "$(val bad_packets)" -ge "$(se
 check "NAK past the end counted" test "$(val nak_past_end)" -ge 1
 # The storm is 2000 NAKs at once; at most nak-per-second of them are acted on.
 check "NAK storm rate-limited ($(val nak_ratelimited))" test "$(val nak_ratelimited)" -ge 1700
+no_sanitizer_report() {
+	! grep -lE 'AddressSanitizer|LeakSanitizer|runtime error:' "$WORK"/*.log
+}
+check "no sanitizer report from the sender or the receivers" no_sanitizer_report
 finish
