@@ -7,6 +7,7 @@
 #   mcast_loss I PERMILLE  frames the bridge sends to receiver I are dropped
 #                          with that probability (nftables; no netem here)
 #   mcast_block I          receiver I gets no more multicast (unicast passes)
+#   mcast_teardown         remove it all (before another mcast_setup)
 #   in_rx I CMD...         run CMD in receiver I's namespace
 #   in_tx CMD...           run CMD in the sender's namespace
 #
@@ -17,6 +18,8 @@ MC_PREFIX=pxm$$
 MC_BR=$MC_PREFIX-br
 MC_TX=$MC_PREFIX-tx
 MC_N=0
+# Every receiver port is flooded (no IGMP snooping: nothing to wait for),
+# so a network has exactly the receivers a run uses.
 MC_TX_IP=10.201.0.1
 
 mc_rx_ns() { echo "$MC_PREFIX-r$1"; }
@@ -65,6 +68,18 @@ mcast_setup() {
 	# Ready when every port of the bridge forwards.
 	wait_until 10 mc_ports_forwarding $((n + 1)) || { bad "bridge ports not forwarding"; exit 1; }
 	say "network: bridge $MC_BR, sender $MC_TX_IP, $n receivers"
+}
+
+# mcast_teardown: remove the network (and what runs in it) before another
+# mcast_setup; lib.sh's cleanup does the same at exit.
+mcast_teardown() {
+	local ns p
+	for ns in $SRV_NS $CLI_NS; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+	done
+	for ns in $SRV_NS $CLI_NS; do ip netns del "$ns" 2>/dev/null; done
+	SRV_NS=
+	CLI_NS=
 }
 
 mcast_loss() {
