@@ -12,6 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+. tests/e2e/vmlib.sh
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 [ "$(id -u)" = 0 ] || { echo "demo: run as root (it creates a network namespace)"; exit 1; }
@@ -40,14 +41,7 @@ cp /usr/lib/ipxe/snponly.efi "$work/root/"
 ls -l "$work/root" | tail -n +2
 
 say "network: namespace $ns, bridge br0 10.230.0.1/24, tap0 for the VM"
-ip netns add "$ns"
-ip -n "$ns" link set lo up
-ip -n "$ns" link add br0 type bridge
-ip -n "$ns" addr add 10.230.0.1/24 dev br0
-ip -n "$ns" link set br0 up
-ip -n "$ns" tuntap add dev tap0 mode tap
-ip -n "$ns" link set tap0 master br0
-ip -n "$ns" link set tap0 up
+vm_net "$ns" 10.230.0.1/24 1
 
 mac=52:54:00:de:00:01
 cat > "$work/pxecast.conf" <<CONF
@@ -80,7 +74,7 @@ ipxe = http://\${server}/boot/\${mac}.ipxe
 [profile demo]
 kernel = vmlinuz
 initrd = initrd.img
-append = console=ttyS0 quiet panic=-1 inst.ks=\${ks_url}
+append = console=ttyS0 quiet panic=-1 no_timer_check inst.ks=\${ks_url}
 install-template = alma9.ks
 
 [host $mac]
@@ -98,15 +92,9 @@ grep -q daemon.ready "$work/pxecast.log" || { cat "$work/pxecast.log"; echo "dem
 cat "$work/pxecast.log"
 
 say "booting a blank UEFI VM ($mac) under QEMU; its serial console:"
-cp /usr/share/OVMF/OVMF_VARS_4M.fd "$work/vars.fd"
 : > "$work/serial.log"
-timeout 240 ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 512 -machine q35,graphics=off \
-	-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
-	-drive if=pflash,format=raw,file="$work/vars.fd" \
-	-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
-	-device virtio-net-pci,netdev=n0,mac=$mac,romfile= -boot n \
-	-fw_cfg name=opt/org.tianocore/IPv6Support,string=no \
-	-serial file:"$work/serial.log" -monitor none -display none -no-reboot &
+mapfile -t qemu < <(vm_args uefi-pxe $mac tap0 "$work/serial.log" "$work")
+timeout 240 ip netns exec "$ns" qemu-system-x86_64 "${qemu[@]}" &
 qpid=$!
 # Progress: the firmware's and iPXE's lines as they arrive.
 seen=0 t0=$SECONDS
