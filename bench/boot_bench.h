@@ -6,8 +6,9 @@
  * This header holds the pieces that know no I/O, so cmocka and libFuzzer
  * drive them with byte arrays: Ethernet/IPv4/UDP framing for DHCP before
  * a client has an address, the firmware-like DHCP requests (built and
- * parsed with control/dhcp's codec: one piece of code for both ends), a
- * TFTP receiver engine, the HTTP response head, URLs and iPXE scripts.
+ * parsed with control/dhcp's codec: one piece of code for both ends), the
+ * HTTP response head, URLs and iPXE scripts; the TFTP receiver engine is
+ * in tftp_rx.h (pxecast-tftp-load uses it too).
  */
 #ifndef PXECAST_BENCH_BOOT_H
 #define PXECAST_BENCH_BOOT_H
@@ -17,6 +18,7 @@
 #include <stdint.h>
 
 #include "control/dhcp/dhcp.h"
+#include "tftp_rx.h"
 
 /* ---- Ethernet + IPv4 + UDP (boot_frame.c) ---- */
 
@@ -82,46 +84,6 @@ struct dhcp_client_reply {
  * (large: the caller owns it). 0, or -1 when it is not a usable reply. */
 int dhcp_client_parse(const uint8_t *buf, size_t len, struct dhcp_msg *scratch,
 		      struct dhcp_client_reply *out);
-
-/* ---- TFTP receiver (boot_tftp.c) ---- */
-
-enum tftp_rx_event {
-	TFTP_RX_NONE,       /* nothing changed (stray, duplicate) */
-	TFTP_RX_PROGRESS,   /* new data or OACK: reset the retransmit timer */
-	TFTP_RX_DONE,       /* the whole file (or, when probing, the OACK) */
-	TFTP_RX_ERROR,      /* ERROR from the server: code in err_code */
-	TFTP_RX_PROTOCOL,   /* unacceptable packet; an ERROR may be queued */
-};
-
-struct tftp_rx {
-	/* asked */
-	uint32_t ask_blksize, ask_window;
-	bool ask_tsize;
-	bool probe;           /* tsize probe: stop after the OACK with error 8 */
-	/* negotiated */
-	uint32_t blksize, window;
-	bool locked, oack, done, has_tsize;
-	uint16_t tid;         /* server port, host order, once locked */
-	uint64_t tsize;
-	uint64_t expected;    /* next in-order block (64-bit: rollover safe) */
-	uint64_t bytes;
-	uint32_t in_window;
-	bool stall_acked;
-	uint16_t final_block;
-	uint64_t last_ack_ns;
-	int err_code;
-	uint64_t gaps, dups;
-};
-
-void tftp_rx_init(struct tftp_rx *rx, uint32_t blksize, uint32_t window,
-		  bool tsize, bool probe);
-/* One datagram from the server (port: its source port). A reply to send
- * (ACK or ERROR) is written to out (>= 64 bytes) with *out_len > 0. */
-enum tftp_rx_event tftp_rx_input(struct tftp_rx *rx, uint64_t now, uint16_t port,
-				 const uint8_t *p, size_t n, uint8_t *out,
-				 size_t *out_len);
-/* Retransmission timer fired after the first reply: the ACK to resend. */
-size_t tftp_rx_reack(struct tftp_rx *rx, uint64_t now, uint8_t *out);
 
 /* ---- HTTP (boot_http.c) ---- */
 

@@ -17,7 +17,8 @@
  * ACK the last in-order block once on a gap or duplicate, re-ACK on timeout
  * (or re-send the RRQ if nothing came yet), a 64-bit block counter so the
  * 16-bit wire number may roll over, and the end is a block shorter than the
- * negotiated blksize.
+ * negotiated blksize. That receiver is bench/tftp_rx.c, shared with
+ * pxecast-bench; this file does the I/O around it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,12 +41,9 @@
 #include <unistd.h>
 
 #include "bench_util.h"
+#include "tftp_rx.h"
 
-#define TFTP_RRQ   1
-#define TFTP_DATA  3
-#define TFTP_ACK   4
-#define TFTP_ERROR 5
-#define TFTP_OACK  6
+#define TFTP_ACK   BENCH_TFTP_ACK
 
 #define TFTP_BLKSIZE_DEFAULT 512u
 #define TFTP_BLKSIZE_MIN     8u      /* RFC 2348 */
@@ -107,28 +105,15 @@ static const char *const cause_name[CAUSE_COUNT] = {
 struct client {
 	int fd;
 	enum client_state state;
-	bool locked;          /* server TID known */
 	bool connected;
 	bool armed;           /* multishot recv outstanding */
-	bool stall_acked;     /* one ACK per gap/duplicate episode */
-	bool oack;            /* server answered with OACK */
-	bool has_tsize;
 	struct sockaddr_in peer;  /* server address, port = TID once locked */
-	uint64_t expected;    /* next in-order block (64-bit counter) */
-	uint64_t bytes;
-	uint64_t tsize;
-	uint32_t blksize;     /* negotiated */
-	uint32_t window;      /* negotiated */
-	uint32_t in_window;   /* in-order blocks since the last ACK we sent */
+	struct tftp_rx rx;    /* the receiver (bench/boot_tftp.c) */
 	uint32_t tries;       /* retransmissions since the last progress */
-	uint32_t final_acks;  /* re-ACKs of the final block after DONE */
-	uint16_t final_block;
 	uint64_t timer_ns;    /* start time when IDLE, else retransmit time */
-	uint64_t last_ack_ns; /* when the last ACK was queued */
 	uint64_t start_ns;
 	uint64_t end_ns;
 	enum cause cause;
-	int err_code;
 	EVP_MD_CTX *sha;
 };
 
@@ -663,29 +648,10 @@ static void send_pkt(struct bench *b, uint32_t idx, const void *pkt, size_t len)
 	io_uring_sqe_set_data64(sqe, UD_MAKE(UD_SEND, si));
 }
 
-static void send_ack(struct bench *b, uint32_t idx, uint16_t block)
+static void send_ack(struct bench *b, uint32_t idx, const uint8_t *p, size_t n)
 {
-	uint8_t p[4] = { 0, TFTP_ACK, (uint8_t)(block >> 8), (uint8_t)block };
-
-	b->c[idx].in_window = 0;
-	b->c[idx].last_ack_ns = b->now;
 	b->st.acks++;
-	send_pkt(b, idx, p, sizeof(p));
-}
-
-static void send_error(struct bench *b, uint32_t idx, uint16_t code,
-		       const char *msg)
-{
-	uint8_t p[64];
-	size_t n = strnlen(msg, sizeof(p) - 5);
-
-	p[0] = 0;
-	p[1] = TFTP_ERROR;
-	p[2] = (uint8_t)(code >> 8);
-	p[3] = (uint8_t)code;
-	memcpy(p + 4, msg, n);
-	p[4 + n] = 0;
-	send_pkt(b, idx, p, n + 5);
+	send_pkt(b, idx, p, n);
 }
 
 /* ---------------------------------------------------------- client logic */
@@ -697,7 +663,7 @@ static void client_end(struct bench *b, uint32_t idx, enum cause cause)
 	if (c->state == CS_DONE || c->state == CS_FAILED)
 		return;
 	if (c->state == CS_XFER)
-		b->win_sum -= c->window - 1;
+		b->win_sum -= c->rx.window - 1;
 	c->end_ns = b->now;
 	if (c->end_ns > b->last_end)
 		b->last_end = c->end_ns;
@@ -709,8 +675,8 @@ static void client_end(struct bench *b, uint32_t idx, enum cause cause)
 		fprintf(stderr, "client %" PRIu32 ": %s%s%d bytes=%" PRIu64
 			" block=%" PRIu64 "\n", idx, cause_name[cause],
 			cause == CAUSE_ERROR ? " code=" : "",
-			cause == CAUSE_ERROR ? c->err_code : 0, c->bytes,
-			c->expected);
+			cause == CAUSE_ERROR ? c->rx.err_code : 0, c->rx.bytes,
+			c->rx.expected);
 }
 
 static void client_finish(struct bench *b, uint32_t idx)
@@ -718,11 +684,11 @@ static void client_finish(struct bench *b, uint32_t idx)
 	struct client *c = &b->c[idx];
 	const struct opts *o = &b->o;
 
-	if (o->have_expect && c->bytes != o->expect_size) {
+	if (o->have_expect && c->rx.bytes != o->expect_size) {
 		client_end(b, idx, CAUSE_SIZE);
 		return;
 	}
-	if (c->has_tsize && c->bytes != c->tsize) {
+	if (c->rx.has_tsize && c->rx.bytes != c->rx.tsize) {
 		client_end(b, idx, CAUSE_SIZE);
 		return;
 	}
@@ -744,6 +710,8 @@ static void client_start(struct bench *b, uint32_t idx)
 	struct client *c = &b->c[idx];
 
 	c->state = CS_WAIT_FIRST;
+	tftp_rx_init(&c->rx, b->o.blksize, b->o.window, b->o.tsize, false);
+	c->rx.dup_holdoff_ns = b->dup_holdoff_ns;
 	c->start_ns = b->now;
 	if (b->first_start == 0 || c->start_ns < b->first_start)
 		b->first_start = c->start_ns;
@@ -754,7 +722,6 @@ static void client_start(struct bench *b, uint32_t idx)
 static void client_progress(struct bench *b, struct client *c)
 {
 	c->tries = 0;
-	c->stall_acked = false;
 	c->timer_ns = b->now + (uint64_t)b->o.timeout_ms * NS_PER_MS;
 }
 
@@ -762,7 +729,6 @@ static void client_progress(struct bench *b, struct client *c)
 static void client_lock(struct client *c, const struct sockaddr_in *from)
 {
 	c->peer.sin_port = from->sin_port;
-	c->locked = true;
 	/* the kernel now filters other sources and skips the route lookup;
 	 * rx_packet still checks the source */
 	if (connect(c->fd, (const struct sockaddr *)&c->peer,
@@ -773,9 +739,8 @@ static void client_lock(struct client *c, const struct sockaddr_in *from)
 static void rx_error(struct bench *b, uint32_t idx, const uint8_t *p, size_t n)
 {
 	struct client *c = &b->c[idx];
-	uint16_t code = n >= 4 ? (uint16_t)((p[2] << 8) | p[3]) : 0;
+	uint16_t code = (uint16_t)c->rx.err_code;
 
-	c->err_code = code;
 	b->st.err_code[code < ERR_CODES ? code : ERR_CODES]++;
 	if (b->st.first_error[0] == '\0') {
 		size_t m = 0;
@@ -796,168 +761,55 @@ static void rx_error(struct bench *b, uint32_t idx, const uint8_t *p, size_t n)
 	client_end(b, idx, CAUSE_ERROR);
 }
 
-/* Returns false when the OACK is unacceptable. */
-static bool rx_oack(struct bench *b, uint32_t idx, const uint8_t *p, size_t n)
-{
-	struct client *c = &b->c[idx];
-	const struct opts *o = &b->o;
-	struct bench_oack oa;
-
-	if (!bench_oack_parse(p, n, &oa))
-		return false;
-	/* never above what we asked */
-	if (oa.blksize != 0 && (oa.blksize < TFTP_BLKSIZE_MIN || oa.blksize > o->blksize))
-		return false;
-	if (oa.window > o->window)
-		return false;
-	c->blksize = oa.blksize ? oa.blksize : TFTP_BLKSIZE_DEFAULT;
-	c->window = oa.window ? oa.window : 1;
-	c->tsize = oa.tsize;
-	c->has_tsize = oa.has_tsize && o->tsize;
-	return true;
-}
-
-static void rx_data(struct bench *b, uint32_t idx, const uint8_t *p, size_t n)
-{
-	struct client *c = &b->c[idx];
-	uint16_t wire = (uint16_t)((p[2] << 8) | p[3]);
-	uint16_t want = (uint16_t)c->expected;
-	size_t len = n - 4;
-	uint16_t delta;
-
-	if (len > c->blksize) {
-		send_error(b, idx, 4, "block larger than blksize");
-		client_end(b, idx, CAUSE_PROTOCOL);
-		return;
-	}
-	if (wire == want) {
-		c->bytes += len;
-		if (c->sha != NULL)
-			EVP_DigestUpdate(c->sha, p + 4, len);
-		client_progress(b, c);
-		if (len < c->blksize) {
-			c->final_block = wire;
-			send_ack(b, idx, wire);
-			client_finish(b, idx);
-			return;
-		}
-		c->expected++;
-		if (++c->in_window >= c->window)
-			send_ack(b, idx, wire);
-		return;
-	}
-	/* 16-bit serial arithmetic: ahead of us is a gap, behind is a dup */
-	delta = (uint16_t)(wire - want);
-	if (delta < 0x8000) {
-		/* RFC 7440: ACK the last in-order block, once per stall */
-		b->st.gaps++;
-		if (!c->stall_acked) {
-			c->stall_acked = true;
-			send_ack(b, idx, (uint16_t)(c->expected - 1));
-		}
-		return;
-	}
-	/*
-	 * A duplicate right after an ACK is the echo of a duplicate ACK or a
-	 * duplicated datagram: answering it would make a server that restarts
-	 * its window on every ACK resend every window twice from then on (the
-	 * Sorcerer's Apprentice in windowed form). A duplicate long after our
-	 * last ACK means that ACK was lost and the server timed out: answer it
-	 * once, sooner than our own timer would.
-	 */
-	b->st.dups++;
-	if (!c->stall_acked && b->now - c->last_ack_ns >= b->dup_holdoff_ns) {
-		c->stall_acked = true;
-		send_ack(b, idx, (uint16_t)(c->expected - 1));
-	}
-}
-
 static void rx_packet(struct bench *b, uint32_t idx,
 		      const struct sockaddr_in *from, const uint8_t *p, size_t n)
 {
 	struct client *c = &b->c[idx];
-	uint16_t op;
+	bool was_locked = c->rx.locked;
+	uint64_t had = c->rx.bytes;
+	uint8_t out[64];
+	size_t ol;
+	enum tftp_rx_event ev;
 
 	b->st.rx_packets++;
 	if (from->sin_family != AF_INET ||
 	    from->sin_addr.s_addr != c->peer.sin_addr.s_addr ||
-	    (c->locked && from->sin_port != c->peer.sin_port)) {
+	    (was_locked && from->sin_port != c->peer.sin_port) ||
+	    c->state == CS_IDLE || c->state == CS_FAILED) {
 		b->st.rx_stray++;
 		return;
 	}
-	if (n < 2) {
-		b->st.rx_stray++;
-		return;
+	ev = tftp_rx_input(&c->rx, b->now, ntohs(from->sin_port), p, n, out, &ol);
+	if (!was_locked && c->rx.locked) {
+		/* the server's first reply: its port is the transfer's TID */
+		client_lock(c, from);
+		c->state = CS_XFER;
+		b->win_sum += c->rx.window - 1;
 	}
-	op = (uint16_t)((p[0] << 8) | p[1]);
-	/* DATA and ERROR carry a 2-byte field; an OACK may be empty (atftpd
-	 * sends one when every option is disabled) */
-	if (op != TFTP_OACK && n < 4) {
-		b->st.rx_stray++;
-		return;
+	if (c->sha != NULL && c->rx.bytes > had)
+		EVP_DigestUpdate(c->sha, p + 4, c->rx.bytes - had);
+	if (ol > 0) {
+		if (out[1] == TFTP_ACK)
+			send_ack(b, idx, out, ol);
+		else
+			send_pkt(b, idx, out, ol);
 	}
-
-	switch (c->state) {
-	case CS_IDLE:
-	case CS_FAILED:
-		b->st.rx_stray++;
-		return;
-	case CS_DONE:
-		/* dally: the server lost our final ACK and resends the block */
-		if (op == TFTP_DATA &&
-		    (uint16_t)((p[2] << 8) | p[3]) == c->final_block &&
-		    c->final_acks < 8) {
-			c->final_acks++;
-			send_ack(b, idx, c->final_block);
-		} else {
+	switch (ev) {
+	case TFTP_RX_NONE:
+		if (c->state == CS_DONE && ol == 0)
 			b->st.rx_stray++;
-		}
 		return;
-	case CS_WAIT_FIRST:
-		if (op == TFTP_ERROR) {
-			rx_error(b, idx, p, n);
-			return;
-		}
-		if (op == TFTP_OACK) {
-			client_lock(c, from);
-			if (!rx_oack(b, idx, p, n)) {
-				send_error(b, idx, 8, "unacceptable option");
-				client_end(b, idx, CAUSE_PROTOCOL);
-				return;
-			}
-			c->oack = true;
-			c->expected = 1;
-			c->state = CS_XFER;
-			b->win_sum += c->window - 1;
-			client_progress(b, c);
-			send_ack(b, idx, 0);
-			return;
-		}
-		if (op == TFTP_DATA) {
-			/* options ignored: RFC 1350 defaults */
-			client_lock(c, from);
-			c->blksize = TFTP_BLKSIZE_DEFAULT;
-			c->window = 1;
-			c->expected = 1;
-			c->state = CS_XFER;
-			b->win_sum += c->window - 1;
-			rx_data(b, idx, p, n);
-			return;
-		}
-		b->st.rx_stray++;
+	case TFTP_RX_PROGRESS:
+		client_progress(b, c);
 		return;
-	case CS_XFER:
-		if (op == TFTP_DATA) {
-			rx_data(b, idx, p, n);
-		} else if (op == TFTP_ERROR) {
-			rx_error(b, idx, p, n);
-		} else if (op == TFTP_OACK && c->oack && c->expected == 1 &&
-			   c->bytes == 0) {
-			/* our ACK 0 was lost */
-			send_ack(b, idx, 0);
-		} else {
-			b->st.rx_stray++;
-		}
+	case TFTP_RX_DONE:
+		client_finish(b, idx);
+		return;
+	case TFTP_RX_ERROR:
+		rx_error(b, idx, p, n);
+		return;
+	case TFTP_RX_PROTOCOL:
+		client_end(b, idx, CAUSE_PROTOCOL);
 		return;
 	}
 }
@@ -1000,7 +852,7 @@ static void on_recv_cqe(struct bench *b, struct io_uring_cqe *cqe, uint32_t idx)
 				b->st.rx_trunc++;
 				b->st.rx_packets++;
 				if (from.sin_addr.s_addr == c->peer.sin_addr.s_addr &&
-				    (!c->locked || from.sin_port == c->peer.sin_port) &&
+				    (!c->rx.locked || from.sin_port == c->peer.sin_port) &&
 				    (c->state == CS_XFER || c->state == CS_WAIT_FIRST)) {
 					client_end(b, idx, CAUSE_PROTOCOL);
 				}
@@ -1084,11 +936,13 @@ static uint64_t scan_timers(struct bench *b)
 				c->tries++;
 				b->st.retransmits++;
 				c->timer_ns = b->now + rto;
-				c->stall_acked = false;
-				if (c->state == CS_WAIT_FIRST)
+				if (c->state == CS_WAIT_FIRST) {
 					send_pkt(b, i, b->rrq, b->rrq_len);
-				else
-					send_ack(b, i, (uint16_t)(c->expected - 1));
+				} else {
+					uint8_t ack[8];
+
+					send_ack(b, i, ack, tftp_rx_reack(&c->rx, b->now, ack));
+				}
 			}
 		}
 		if (c->timer_ns < next)
@@ -1153,18 +1007,20 @@ static int report(struct bench *b)
 	for (uint32_t i = 0; i < o->clients; i++) {
 		const struct client *c = &b->c[i];
 
+		b->st.gaps += c->rx.gaps;
+		b->st.dups += c->rx.dups;
 		if (c->state == CS_DONE) {
 			dur[ok++] = c->end_ns - c->start_ns;
-			ok_bytes += c->bytes;
+			ok_bytes += c->rx.bytes;
 		}
-		if (c->state == CS_DONE || c->bytes > 0) {
-			if (c->oack)
+		if (c->state == CS_DONE || c->rx.bytes > 0) {
+			if (c->rx.oack)
 				oack++;
 			else
 				direct++;
 			if (nb == 0) {
-				nb = c->blksize;
-				nw = c->window;
+				nb = c->rx.blksize;
+				nw = c->rx.window;
 			}
 		}
 	}

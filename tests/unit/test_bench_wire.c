@@ -269,9 +269,15 @@ static void test_tftp_window(void **state)
 	assert_memory_equal(out, "\0\004\0\005", 4);
 	assert_int_equal(rx.bytes, 5972);
 	assert_true(rx.has_tsize);
-	/* the server lost the final ACK: it is repeated */
-	assert_int_equal(tftp_rx_input(&rx, now, 3000, p, data(p, 5, 128), out, &ol), TFTP_RX_NONE);
-	assert_memory_equal(out, "\0\004\0\005", 4);
+	/* the server lost the final ACK: it is repeated, 8 times at most */
+	for (int k = 0; k < 8; k++) {
+		assert_int_equal(tftp_rx_input(&rx, now, 3000, p, data(p, 5, 100), out, &ol),
+				 TFTP_RX_NONE);
+		assert_int_equal(ol, 4);
+		assert_memory_equal(out, "\0\004\0\005", 4);
+	}
+	assert_int_equal(tftp_rx_input(&rx, now, 3000, p, data(p, 5, 100), out, &ol), TFTP_RX_NONE);
+	assert_int_equal(ol, 0);
 }
 
 static void test_tftp_probe_and_errors(void **state)
