@@ -83,14 +83,9 @@ static void http_paths(struct config *c)
 
 static int http_start(struct daemon *d)
 {
-	char ip[INET_ADDRSTRLEN], err[CONFIG_ERR_MAX];
+	char ip[INET_ADDRSTRLEN];
 
 	http_paths(&d->cfg);
-	d->provisioning = provisioning_start(&d->cfg, err, sizeof(err));
-	if (!d->provisioning && err[0]) {
-		log_event(LOG_ERR, "daemon.start", "error=\"provisioning: %s\"", err);
-		return -1;
-	}
 	provisioning_attach(d->provisioning, &d->cfg.http);
 	d->http = http_server_new(d->t, &d->cfg.http);
 	if (!d->http) {
@@ -188,6 +183,7 @@ done:
 
 static void reload(struct daemon *d, const char *path, void (*reapply)(struct config *c))
 {
+	struct provisioning *pv;
 	struct config next;
 	char err[CONFIG_ERR_MAX];
 
@@ -219,31 +215,32 @@ static void reload(struct daemon *d, const char *path, void (*reapply)(struct co
 			  next.tftp_root);
 		return;
 	}
+	/* Templates are re-read: an operator edits them between installs. */
+	pv = provisioning_start(&next, err, sizeof(err));
+	if (!pv && err[0]) {
+		log_event(LOG_ERR, "config.reload", "result=rejected error=\"%s\"", err);
+		return;
+	}
+	provisioning_attach_tftp(pv, &next.tftp);
 	next.tftp.upload_dir = next.tftp_upload_dir[0] ? next.tftp_upload_dir : NULL;
 	if (d->tftp && tftp_server_reconfigure(d->tftp, &next.tftp) < 0) {
+		provisioning_free(pv);
 		log_event(LOG_ERR, "config.reload", "result=rejected error=\"cannot open upload-dir\"");
 		return;
 	}
 	http_paths(&next);
-	if (d->http) {
-		/* Templates are re-read: an operator edits them between installs. */
-		char perr[CONFIG_ERR_MAX];
-		struct provisioning *pv = provisioning_start(&next, perr, sizeof(perr));
-
-		if (!pv && perr[0]) {
-			log_event(LOG_ERR, "config.reload", "result=rejected error=\"%s\"", perr);
-			return;
-		}
-		provisioning_attach(pv, &next.http);
-		if (http_server_reconfigure(d->http, &next.http) < 0) {
-			provisioning_free(pv);
-			log_event(LOG_ERR, "config.reload",
-				  "result=rejected error=\"cannot open http root\"");
-			return;
-		}
-		provisioning_free(d->provisioning);
-		d->provisioning = pv;
+	provisioning_attach(pv, &next.http);
+	if (d->http && http_server_reconfigure(d->http, &next.http) < 0) {
+		/* the TFTP server keeps pv's hook: restore the running one */
+		provisioning_attach_tftp(d->provisioning, &next.tftp);
+		if (d->tftp)
+			tftp_server_reconfigure(d->tftp, &next.tftp);
+		provisioning_free(pv);
+		log_event(LOG_ERR, "config.reload", "result=rejected error=\"cannot open http root\"");
+		return;
 	}
+	provisioning_free(d->provisioning);
+	d->provisioning = pv;
 	next.tftp.listen_ip = d->cfg.tftp.listen_ip;
 	next.tftp.listen_port = d->cfg.tftp.listen_port;
 	d->cfg = next;
@@ -308,6 +305,17 @@ int daemon_run(const char *config_path, const struct config *initial,
 	if (!d.t) {
 		log_event(LOG_ERR, "daemon.start", "error=\"io_uring: %s\"", strerror(errno));
 		return 1;
+	}
+	{
+		char err[CONFIG_ERR_MAX];
+
+		d.provisioning = provisioning_start(&d.cfg, err, sizeof(err));
+		if (!d.provisioning && err[0]) {
+			log_event(LOG_ERR, "daemon.start", "error=\"provisioning: %s\"", err);
+			status = 1;
+			goto out;
+		}
+		provisioning_attach_tftp(d.provisioning, &d.cfg.tftp);
 	}
 	if (d.cfg.tftp_enabled) {
 		d.store = store_new(d.cfg.tftp_root, d.cfg.tftp_cache_bytes);

@@ -198,6 +198,48 @@ static void on_dynamic(void *user, const struct http_dynamic_request *rq,
 	out->gzip_ok = r.gzip_ok;
 }
 
+/* TFTP names come from firmware: '\\' may separate, a leading '/' may
+ * stand for the root. */
+static bool on_tftp(void *user, const char *name, size_t len, uint32_t peer_ip, uint32_t local_ip,
+		    char **body, size_t *blen)
+{
+	struct provisioning *pv = user;
+	char path[256], server[INET_ADDRSTRLEN];
+	struct provision_request pr = { .path = path, .query = "", .body = "", .server = server,
+					.peer_ip = peer_ip, .now = time(NULL) };
+	struct provision_reply r;
+	size_t n = 0;
+
+	while (len && (*name == '/' || *name == '\\')) {
+		name++;
+		len--;
+	}
+	if (len >= sizeof(path))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		path[n++] = name[i] == '\\' ? '/' : name[i];
+	path[n] = '\0';
+	pr.path_len = n;
+	if (!inet_ntop(AF_INET, &local_ip, server, sizeof(server)))
+		server[0] = '\0';
+	provision_handle(pv->p, &pr, &r);
+	if (r.status == 0)
+		return false;
+	if (r.status != 200) {
+		free(r.body);
+		r.body = NULL;
+	}
+	*body = r.body;
+	*blen = r.len;
+	return true;
+}
+
+void provisioning_attach_tftp(struct provisioning *pv, struct tftp_server_config *t)
+{
+	t->render = pv ? on_tftp : NULL;
+	t->render_user = pv;
+}
+
 void provisioning_attach(struct provisioning *pv, struct http_server_config *h)
 {
 	h->dynamic = pv ? on_dynamic : NULL;

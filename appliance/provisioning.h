@@ -16,6 +16,8 @@ struct provisioning *provisioning_start(const struct config *c, char *err, size_
 void provisioning_free(struct provisioning *pv);
 /* Route h's dynamic responses to pv (pv may be NULL: files only). */
 void provisioning_attach(struct provisioning *pv, struct http_server_config *h);
+/* The same for TFTP: pxelinux.cfg/01-MAC, grub.cfg-01-MAC, boot/MAC.ipxe. */
+void provisioning_attach_tftp(struct provisioning *pv, struct tftp_server_config *t);
 void provisioning_write_metrics(const struct provisioning *pv, FILE *f);
 /* The templates directory a config uses ("" when none). */
 const char *provisioning_templates_dir(const struct config *c);

@@ -543,6 +543,21 @@ fail:
 	return err;
 }
 
+enum store_status store_open_memory(struct store *st, char *data, size_t len, int64_t mtime,
+				    struct store_object **out)
+{
+	struct store_object *obj = object_alloc(st, len);
+
+	if (!obj) {
+		free(data);
+		return STORE_IO;
+	}
+	obj->mem = (uint8_t *)data;
+	obj->mtime.tv_sec = mtime;
+	*out = obj;
+	return STORE_OK;
+}
+
 enum store_status store_open_netascii(struct store *st, struct store_object *src,
 				      struct store_object **out)
 {

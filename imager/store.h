@@ -60,6 +60,11 @@ int store_set_root(struct store *st, const char *root);
 
 enum store_status store_open(struct store *st, const char *name, size_t len, unsigned flags,
 			     struct store_object **out);
+/* An object over bytes made in memory (a rendered per-host file): data is
+ * malloc'd and owned by the object from now on, even on failure. Not
+ * shared: each open makes its own. */
+enum store_status store_open_memory(struct store *st, char *data, size_t len, int64_t mtime,
+				    struct store_object **out);
 /* A converted copy for TFTP netascii (LF -> CR LF, CR -> CR NUL). */
 enum store_status store_open_netascii(struct store *st, struct store_object *src,
 				      struct store_object **out);

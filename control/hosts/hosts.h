@@ -6,8 +6,10 @@
  *   GET  /ks/MAC                 kickstart / preseed / ignition / user-data
  *   GET  /ks/MAC/user-data       (cloud-init nocloud-net: Ubuntu autoinstall;
  *   GET  /ks/MAC/meta-data        also /ks/MAC/TOKEN/..., the seed_url form)
- *   GET  /grub/MAC.cfg           GRUB netboot menu
- *   GET  /pxelinux.cfg/01-MAC    PXELINUX config (MAC with dashes)
+ *   GET  /grub/MAC.cfg           GRUB netboot menu (also .../grub.cfg-01-MAC)
+ *   GET  .../pxelinux.cfg/01-MAC PXELINUX config (MAC with dashes)
+ * The GRUB and PXELINUX names (and the boot script) are served over TFTP
+ * too: those loaders look for them beside themselves.
  *   POST /api/hosts/MAC/state    booting|installing|installed|failed
  *   GET  /api/hosts              every host, JSON
  *

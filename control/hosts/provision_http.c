@@ -160,6 +160,22 @@ static const char *template_for(struct provision *p, const uint8_t mac[6], const
 	return name ? name : dflt;
 }
 
+/* The names PXELINUX and GRUB look for beside themselves, in whatever
+ * directory they were loaded from: ".../pxelinux.cfg/01-aa-bb-cc-dd-ee-ff",
+ * ".../grub.cfg-01-aa-bb-cc-dd-ee-ff". */
+static bool mac_suffix(const char *path, size_t len, const char *marker, uint8_t mac[6])
+{
+	size_t m = strlen(marker);
+	const char *tail;
+
+	if (len < m + 17)
+		return false;
+	tail = path + len - 17 - m;
+	if (memcmp(tail, marker, m) != 0 || (tail != path && tail[-1] != '/'))
+		return false;
+	return host_mac_parse(tail + m, 17, mac);
+}
+
 /* A body of "state=installed", {"state": "installed"} or just "installed". */
 static bool body_state(const char *b, size_t len, enum host_state *s)
 {
@@ -336,16 +352,16 @@ void provision_handle(struct provision *p, const struct provision_request *rq,
 			reply_text(out, 404, "text/plain", "not found\n");
 		return;
 	}
-	if (has_prefix(path, len, "grub/") && len == 5 + 17 + 4 && has_suffix(path, len, ".cfg") &&
-	    host_mac_parse(path + 5, 17, mac)) {
+	if ((has_prefix(path, len, "grub/") && len == 5 + 17 + 4 && has_suffix(path, len, ".cfg") &&
+	     host_mac_parse(path + 5, 17, mac)) ||
+	    mac_suffix(path, len, "grub.cfg-01-", mac)) {
 		if (!host_known(p, mac))
 			goto unknown;
 		provision_render(p, mac, template_for(p, mac, "grub-template", "grub.cfg", rq), rq,
 				 out);
 		return;
 	}
-	if (has_prefix(path, len, "pxelinux.cfg/01-") && len == 16 + 17 &&
-	    host_mac_parse(path + 16, 17, mac)) {
+	if (mac_suffix(path, len, "pxelinux.cfg/01-", mac)) {
 		if (!host_known(p, mac))
 			goto unknown;
 		provision_render(p, mac,

@@ -229,6 +229,13 @@ int64_t tftp_send_data(struct tftp_sender *s, int sock, const struct net_addr *t
 		       struct store_object *obj, const struct tftp_action *act, unsigned n,
 		       unsigned blksize);
 
+/* Files made per request (a host's pxelinux.cfg/01-MAC, grub.cfg-01-MAC),
+ * asked before the tree. Returns false when name is not such a file; true
+ * with *body (malloc'd, the server takes it) and *len, or with *body NULL
+ * when it is one but there is nothing for this client (file not found). */
+typedef bool (*tftp_render_fn)(void *user, const char *name, size_t name_len, uint32_t peer_ip,
+			       uint32_t local_ip, char **body, size_t *len);
+
 struct tftp_server_config {
 	uint32_t listen_ip;        /* network order */
 	uint16_t listen_port;      /* network order */
@@ -236,6 +243,8 @@ struct tftp_server_config {
 	struct tftp_limits limits;
 	struct tftp_timing timing;
 	const char *upload_dir;    /* NULL: WRQ refused */
+	tftp_render_fn render;     /* NULL: files only */
+	void *render_user;
 };
 
 struct tftp_counters {

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SESSION_BUCKETS 1024
@@ -238,6 +239,23 @@ static void count_store_error(struct tftp_server *srv, enum store_status st)
 		srv->c.denied++;
 }
 
+/* A per-host file made on request (tftp_render_fn): false when the name
+ * is not one, else *st says how it went. */
+static bool open_rendered(struct tftp_server *srv, const struct tftp_request *req,
+			  const struct transport_meta *meta, struct store_object **obj,
+			  enum store_status *st)
+{
+	char *body = NULL;
+	size_t len = 0;
+
+	if (srv->cfg.render == NULL ||
+	    !srv->cfg.render(srv->cfg.render_user, req->filename, req->filename_len,
+			     meta->from.ip, meta->to.ip, &body, &len))
+		return false;
+	*st = body ? store_open_memory(srv->store, body, len, time(NULL), obj) : STORE_NOT_FOUND;
+	return true;
+}
+
 static void start_session(struct tftp_server *srv, const struct transport_meta *meta,
 			  const struct tftp_packet *pkt)
 {
@@ -290,8 +308,9 @@ static void start_session(struct tftp_server *srv, const struct transport_meta *
 		if (lim.max_blksize > UPLOAD_BLKSIZE_MAX)
 			lim.max_blksize = UPLOAD_BLKSIZE_MAX;
 	} else {
-		st = store_open(srv->store, req->filename, req->filename_len,
-				STORE_BACKSLASH_IS_SLASH, &s->obj);
+		if (!open_rendered(srv, req, meta, &s->obj, &st))
+			st = store_open(srv->store, req->filename, req->filename_len,
+					STORE_BACKSLASH_IS_SLASH, &s->obj);
 		if (st == STORE_OK && req->mode == TFTP_MODE_NETASCII) {
 			struct store_object *conv;
 
@@ -437,6 +456,8 @@ int tftp_server_reconfigure(struct tftp_server *srv, const struct tftp_server_co
 	srv->cfg.max_sessions = cfg->max_sessions;
 	srv->cfg.limits = cfg->limits;
 	srv->cfg.timing = cfg->timing;
+	srv->cfg.render = cfg->render;
+	srv->cfg.render_user = cfg->render_user;
 	return 0;
 }
 

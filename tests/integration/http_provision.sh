@@ -8,7 +8,9 @@ need_cmd curl
 need_cmd python3
 setup_net 33
 
-TEMPLATES=$(cd "$HERE/../../appliance/templates" && pwd)
+# A copy of the shipped templates: the test edits one and reloads.
+cp -r "$HERE/../../appliance/templates" "$WORK/templates"
+TEMPLATES=$WORK/templates
 mkdir -p "$WORK/root"
 M1=52:54:00:aa:00:01 # alma9
 M2=52:54:00:aa:00:02 # debian12
@@ -152,6 +154,26 @@ if [ -n "$TLS" ]; then
 else
 	say "openssl missing: HTTPS not checked"
 fi
+
+section "over TFTP (PXELINUX and GRUB look beside themselves)"
+expect_eq "pxelinux.cfg/01-MAC over TFTP" 0 "$(in_cli 10 curl -s -o "$WORK/tftp.cfg" "tftp://$SRV_IP/bios/pxelinux.cfg/01-${M1//:/-}"; echo $?)"
+check "it is the rendered PXELINUX config" grep -qx "  KERNEL http://$SRV_IP/images/alma9/images/pxeboot/vmlinuz" "$WORK/tftp.cfg"
+expect_eq "grub.cfg-01-MAC over TFTP" 0 "$(in_cli 10 curl -s -o "$WORK/tftp.grub" "tftp://$SRV_IP/grub/grub.cfg-01-${M1//:/-}"; echo $?)"
+check "it is the rendered GRUB menu" grep -q "menuentry 'pxecast: install alma9 on web1'" "$WORK/tftp.grub"
+expect_eq "unknown MAC over TFTP: file not found (curl 68)" 68 "$(in_cli 10 curl -s -o /dev/null "tftp://$SRV_IP/pxelinux.cfg/01-${M9//:/-}"; echo $?)"
+expect_eq "the kickstart needs a token, so not over TFTP" 68 "$(in_cli 10 curl -s -o /dev/null "tftp://$SRV_IP/ks/$M1"; echo $?)"
+
+section "SIGHUP re-reads templates"
+echo "# edited by the operator" >>"$TEMPLATES/pxelinux.cfg"
+kill -HUP "$SERVER_PID"
+check "reload logged" wait_log 'event=config.reload result=ok' 1
+get "$U/pxelinux.cfg/01-${M1//:/-}" >/dev/null
+check "the edited template is served" grep -qx "# edited by the operator" "$WORK/out"
+echo "{{#broken}}" >>"$TEMPLATES/pxelinux.cfg"
+kill -HUP "$SERVER_PID"
+check "a broken template is refused with file:line" wait_log "event=config.reload result=rejected error=.*pxelinux.cfg:[0-9]+: unclosed_section" 1
+expect_eq "the running templates still serve" 200 "$(get "$U/pxelinux.cfg/01-${M1//:/-}")"
+sed -i '$d' "$TEMPLATES/pxelinux.cfg"
 
 section "gzip"
 hdr=$(in_cli 10 curl -s --compressed -D - -o "$WORK/gz.ks" "$KS" | tr -d '\r')

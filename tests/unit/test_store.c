@@ -261,6 +261,30 @@ static void test_netascii(void **state)
 	store_free(st);
 }
 
+static void test_memory_object(void **state)
+{
+	struct store *st = store_new(root, 8u << 20);
+	struct store_object *a, *b;
+	struct iovec iov[2];
+	struct store_chunk *pins[2];
+	char *one = strdup("DEFAULT local\n"), *two = strdup("other\n");
+
+	(void)state;
+	assert_int_equal(store_open_memory(st, one, 14, 1700000000, &a), STORE_OK);
+	assert_int_equal(store_open_memory(st, two, 6, 1700000000, &b), STORE_OK);
+	/* each rendering is its own object */
+	assert_int_equal(store_object_size(a), 14);
+	assert_int_equal(store_object_size(b), 6);
+	assert_int_equal(store_object_mtime(a), 1700000000);
+	assert_int_equal(store_object_map(a, 8, 6, iov, pins), 1);
+	assert_memory_equal(iov[0].iov_base, "local\n", 6);
+	store_chunk_put(pins[0]);
+	assert_true(store_object_map(b, 0, 7, iov, pins) < 0);
+	store_object_put(a);
+	store_object_put(b);
+	store_free(st);
+}
+
 static void test_upload_never_overwrites(void **state)
 {
 	struct store_upload up;
@@ -299,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_cache_evicts_unpinned),
 		cmocka_unit_test(test_rename_keeps_old_inode),
 		cmocka_unit_test(test_netascii),
+		cmocka_unit_test(test_memory_object),
 		cmocka_unit_test(test_upload_never_overwrites),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
