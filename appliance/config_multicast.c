@@ -37,6 +37,7 @@ const char *config_multicast_open(struct config *c, const char *arg)
 	memset(s, 0, sizeof(*s));
 	strcpy(s->name, arg);
 	s->ttl = 1;
+	s->gso = true;
 	s->rate_bps = 1000ull * 1000 * 1000;
 	s->min_receivers = 1;
 	s->max_wait_s = 60;
@@ -97,6 +98,8 @@ const char *config_multicast_set(struct config *c, const char *key, const char *
 			s->ttl = (unsigned)n;
 	} else if (!strcmp(key, "loop")) {
 		why = config_value_bool(v, &s->loop);
+	} else if (!strcmp(key, "gso")) {
+		why = config_value_bool(v, &s->gso);
 	} else if (!strcmp(key, "rate")) {
 		why = parse_rate(v, &s->rate_bps);
 	} else if (!strcmp(key, "min-rate")) {

@@ -28,6 +28,7 @@ struct config_multicast_session {
 	char ifname[IFNAMSIZ];
 	unsigned ttl;
 	bool loop;
+	bool gso;              /* DATA in UDP GSO batches */
 	uint64_t rate_bps;
 	uint64_t min_rate_bps;
 	unsigned min_receivers;

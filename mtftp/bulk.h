@@ -322,6 +322,7 @@ struct bulk_run_config {
 	const char *ifname;        /* NULL: the routing table decides */
 	unsigned ttl;
 	bool loop;                 /* IP_MULTICAST_LOOP: receivers on this host */
+	bool gso;                  /* DATA in UDP GSO batches (UDP_SEGMENT) */
 	unsigned progress_ms;      /* per-receiver progress on stderr; 0: none */
 	uint64_t linger_us;        /* after the end, keep acknowledging DONE */
 	struct bulk_sender_config engine;

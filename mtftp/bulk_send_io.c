@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ struct io {
 	uint64_t use_clock;
 	uint8_t *repair;  /* BULK_ACTIONS_MAX symbols */
 	uint64_t send_errors;
+	bool gso;
 };
 
 static struct bulk_output out;
@@ -86,47 +88,88 @@ static const uint8_t *slice_data(struct io *io, uint32_t slice)
 	return victim->data;
 }
 
+/* The payload of a DATA action: straight from the slice for a source
+ * symbol, encoded into `spare` for a repair symbol. */
+static const uint8_t *data_payload(struct io *io, const struct bulk_action *a, uint8_t *spare)
+{
+	unsigned S = io->rc->engine.symbol;
+	const uint8_t *sl = slice_data(io, a->slice);
+	unsigned k = bulk_slice_k(io->rc->engine.size, io->rc->engine.k, S, a->slice);
+	const uint8_t *src[RS_MAX_K];
+
+	if (!sl)
+		return NULL;
+	if (a->esi < k)
+		return sl + (size_t)a->esi * S;
+	for (unsigned j = 0; j < k; j++)
+		src[j] = sl + (size_t)j * S;
+	rs_encode(k, S, src, a->esi, spare);
+	return spare;
+}
+
+/* One datagram per control action; runs of DATA go out as UDP GSO
+ * batches (one trip through the stack for up to 44 packets) unless GSO
+ * is off or the kernel refused it once. */
 static int flush_actions(struct io *io)
 {
 	struct mmsghdr msgs[BULK_ACTIONS_MAX];
-	struct iovec iov[BULK_ACTIONS_MAX][2];
+	struct iovec iov[BULK_ACTIONS_MAX * 2];
 	struct sockaddr_in to[BULK_ACTIONS_MAX];
-	unsigned n = 0, S = io->rc->engine.symbol;
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} ctl[BULK_ACTIONS_MAX];
+	unsigned n = 0, v = 0, S = io->rc->engine.symbol, seg = BULK_DATA_HDR + S;
+	unsigned max_segs = 65507 / seg < 64 ? 65507 / seg : 64;
+	struct msghdr *batch = NULL;
+	unsigned batch_segs = 0;
 
 	for (unsigned i = 0; i < out.n; i++) {
 		struct bulk_action *a = &out.act[i];
-		struct msghdr *h = &msgs[n].msg_hdr;
+		const uint8_t *pl = NULL;
+		struct msghdr *h;
 
+		if (a->kind == BULK_ACT_DATA) {
+			pl = data_payload(io, a, io->repair + (size_t)i * S);
+			if (!pl)
+				return -EIO;
+			if (batch && batch_segs < max_segs) {
+				iov[v++] = (struct iovec){ a->pkt, a->len };
+				iov[v++] = (struct iovec){ (void *)pl, S };
+				batch->msg_iovlen += 2;
+				batch_segs++;
+				continue;
+			}
+		}
+		h = &msgs[n].msg_hdr;
 		memset(h, 0, sizeof(*h));
-		iov[n][0].iov_base = a->pkt;
-		iov[n][0].iov_len = a->len;
-		h->msg_iov = iov[n];
+		h->msg_iov = &iov[v];
+		iov[v++] = (struct iovec){ a->pkt, a->len };
 		h->msg_iovlen = 1;
 		h->msg_name = &io->group;
 		h->msg_namelen = sizeof(io->group);
+		batch = NULL;
 		if (a->kind == BULK_ACT_UNICAST) {
 			to[n] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = a->to.port,
 						      .sin_addr.s_addr = a->to.ip };
 			h->msg_name = &to[n];
 		} else if (a->kind == BULK_ACT_DATA) {
-			const uint8_t *sl = slice_data(io, a->slice);
-			unsigned k = bulk_slice_k(io->rc->engine.size, io->rc->engine.k, S, a->slice);
-
-			if (!sl)
-				return -EIO;
-			if (a->esi < k) {
-				iov[n][1].iov_base = (void *)(sl + (size_t)a->esi * S);
-			} else {
-				const uint8_t *src[RS_MAX_K];
-				uint8_t *dst = io->repair + (size_t)i * S;
-
-				for (unsigned j = 0; j < k; j++)
-					src[j] = sl + (size_t)j * S;
-				rs_encode(k, S, src, a->esi, dst);
-				iov[n][1].iov_base = dst;
-			}
-			iov[n][1].iov_len = S;
+			iov[v++] = (struct iovec){ (void *)pl, S };
 			h->msg_iovlen = 2;
+			if (io->gso) {
+				struct cmsghdr *cm;
+				uint16_t gso = (uint16_t)seg;
+
+				h->msg_control = ctl[n].buf;
+				h->msg_controllen = sizeof(ctl[n].buf);
+				cm = CMSG_FIRSTHDR(h);
+				cm->cmsg_level = SOL_UDP;
+				cm->cmsg_type = UDP_SEGMENT;
+				cm->cmsg_len = CMSG_LEN(sizeof(gso));
+				memcpy(CMSG_DATA(cm), &gso, sizeof(gso));
+				batch = h;
+				batch_segs = 1;
+			}
 		}
 		n++;
 	}
@@ -136,7 +179,14 @@ static int flush_actions(struct io *io)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			/* ENOBUFS and friends: that datagram is lost, as on the wire. */
+			/* ENOBUFS and friends: those datagrams are lost, as on the
+			 * wire. A kernel or device without UDP GSO: stop using it. */
+			if (msgs[done].msg_hdr.msg_controllen && (errno == EIO || errno == EINVAL ||
+								  errno == EOPNOTSUPP)) {
+				io->gso = false;
+				log_event(LOG_WARN, "multicast.gso_off", "session=%s errno=%d",
+					  io->rc->name, errno);
+			}
 			io->send_errors++;
 			done++;
 			continue;
@@ -276,7 +326,7 @@ static int finish(struct io *io, uint64_t start)
 
 int bulk_send_run(const struct bulk_run_config *rc, struct store_object *obj)
 {
-	struct io io = { .rc = rc, .obj = obj, .fd = -1 };
+	struct io io = { .rc = rc, .obj = obj, .fd = -1, .gso = rc->gso };
 	uint64_t start = mono_us(), next_progress, next_table, end_at = 0;
 	int rc_ = 0;
 

@@ -21,6 +21,7 @@
 #define AIMD_INTERVAL_US 100000
 #define FETCH_REPEAT_US 500000
 #define BURST_PACKETS 64
+#define BURST_US 4000
 
 struct slice_state {
 	uint64_t last_repair_us;
@@ -507,7 +508,7 @@ static unsigned active_members(const struct bulk_sender *s)
 
 void bulk_sender_tick(struct bulk_sender *s, uint64_t now, struct bulk_output *out)
 {
-	double cost = (double)BULK_DATA_HDR + s->c.symbol + 42;
+	double cost = (double)BULK_DATA_HDR + s->c.symbol + 42, burst;
 
 	out->n = 0;
 	update_members(s, now, out);
@@ -546,8 +547,14 @@ void bulk_sender_tick(struct bulk_sender *s, uint64_t now, struct bulk_output *o
 	}
 	s->tokens += (double)s->rate * (double)(now - s->tokens_at) / 1e6;
 	s->tokens_at = now;
-	if (s->tokens > cost * BURST_PACKETS)
-		s->tokens = cost * BURST_PACKETS;
+	/* The bucket holds what the rate allows in BURST_US (at least a batch
+	 * of packets): a sleep that overran, as they do on a loaded machine,
+	 * is made up with a burst instead of being lost. */
+	burst = (double)s->rate * BURST_US / 1e6;
+	if (burst < cost * BURST_PACKETS)
+		burst = cost * BURST_PACKETS;
+	if (s->tokens > burst)
+		s->tokens = burst;
 	while (out->n < BULK_ACTIONS_MAX && s->tokens >= cost && has_data(s)) {
 		struct bulk_action *a;
 		uint32_t slice;

@@ -19,6 +19,7 @@
 #include <getopt.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <openssl/evp.h>
 #include <poll.h>
 #include <stdio.h>
@@ -30,7 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH 64
+#define BATCH 16
+#define GRO_BUF 65536
 #define HASH_STEP (4u << 20) /* hashed per loop turn, so receiving goes on */
 
 static const char usage[] =
@@ -209,15 +211,33 @@ static int open_socket(const char *group, const char *ifname, struct sockaddr_in
 	}
 	if (setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) < 0)
 		die("joining the group: %s", strerror(errno));
+	/* Batches of packets in one receive, when the kernel can (>= 5.0). */
+	setsockopt(s, SOL_UDP, UDP_GRO, &one, sizeof(one));
 	return s;
 }
 
+static int feed(struct recv *x, struct bulk_addr from, const uint8_t *buf, size_t len)
+{
+	uint64_t now = mono_us();
+
+	bulk_receiver_input(x->r, now, from, buf, len, &out);
+	if (!x->first_data && bulk_receiver_state(x->r) != BULK_RX_LISTENING)
+		x->first_data = now;
+	return apply(x);
+}
+
+/* With UDP_GRO a datagram may hold several of the sender's packets, all of
+ * gso_size bytes but the last (the sender's UDP GSO batches, re-formed). */
 static int receive_batch(struct recv *x)
 {
-	static uint8_t bufs[BATCH][BULK_DATA_HDR + BULK_SYMBOL_MAX + 64];
+	static uint8_t bufs[BATCH][GRO_BUF];
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
 	struct sockaddr_in from[BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl[BATCH];
 	int n;
 
 	for (int i = 0; i < BATCH; i++) {
@@ -227,17 +247,27 @@ static int receive_batch(struct recv *x)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 		msgs[i].msg_hdr.msg_name = &from[i];
 		msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		msgs[i].msg_hdr.msg_control = ctl[i].buf;
+		msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
 	}
 	n = recvmmsg(x->sock, msgs, BATCH, MSG_DONTWAIT, NULL);
 	for (int i = 0; i < n; i++) {
 		struct bulk_addr a = { from[i].sin_addr.s_addr, from[i].sin_port };
-		uint64_t now = mono_us();
+		size_t len = msgs[i].msg_len, seg = len;
+		struct cmsghdr *cm;
 
-		bulk_receiver_input(x->r, now, a, bufs[i], msgs[i].msg_len, &out);
-		if (!x->first_data && bulk_receiver_state(x->r) != BULK_RX_LISTENING)
-			x->first_data = now;
-		if (apply(x) < 0)
-			return -1;
+		for (cm = CMSG_FIRSTHDR(&msgs[i].msg_hdr); cm; cm = CMSG_NXTHDR(&msgs[i].msg_hdr, cm)) {
+			int g;
+
+			if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+				memcpy(&g, CMSG_DATA(cm), sizeof(g));
+				if (g > 0)
+					seg = (size_t)g;
+			}
+		}
+		for (size_t off = 0; off < len; off += seg)
+			if (feed(x, a, bufs[i] + off, len - off < seg ? len - off : seg) < 0)
+				return -1;
 	}
 	return 0;
 }
