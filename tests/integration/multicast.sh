@@ -42,7 +42,7 @@ group = $GROUP
 rate = 16M
 min-receivers = $((N - 1))
 max-wait = 30
-receiver-timeout = 3
+receiver-timeout = $((3 * SLOW))
 fetch-url = $URL
 CONF
 # The daemon serves the same root over HTTP for the fallback.
@@ -53,7 +53,7 @@ start_rx() { # I [extra args]
 	local i=$1
 	shift
 	( in_rx "$i" timeout -k 5 $((90 * SLOW)) "$RECV" --group "$GROUP" --out "$WORK/out/r$i" \
-		--timeout 4 "$@" 2>"$WORK/r$i.log"
+		--timeout $((4 * SLOW)) "$@" 2>"$WORK/r$i.log"
 	  echo $? >"$WORK/r$i.rc" ) &
 	BG_PIDS+=($!)
 }
