@@ -68,6 +68,15 @@ xorriso -as mkisofs -quiet -R -o "$WORK/split.iso" "$S" 2>>"$WORK/xorriso.log" &
 { cat "$S/a.bin"; head -c 30000 "$S/b.bin"; } >"$WORK/a.want"
 { cat "$S/c.bin"; head -c 500 "$S/d.bin"; } >"$WORK/c.want"
 
+# The same files under Joliet names only, and under plain ISO 9660 names
+# (looked up without ";1", case-insensitively).
+J=$WORK/jtree
+mkdir -p "$J"
+cp -r "$T/images" "$T/repodata" "$J/"
+rm -f "$J/images/vmlinuz-link"
+xorriso -as mkisofs -quiet --norock -J -o "$WORK/joliet.iso" "$J" 2>>"$WORK/xorriso.log" || bad "xorriso joliet"
+xorriso -as mkisofs -quiet --norock -o "$WORK/plain.iso" "$J" 2>>"$WORK/xorriso.log" || bad "xorriso plain"
+
 base_config "$WORK/pxecast.conf"
 {
 	echo "[http]"
@@ -76,6 +85,10 @@ base_config "$WORK/pxecast.conf"
 	echo "path = $WORK/alma9.iso"
 	echo "[image split]"
 	echo "path = $WORK/split.iso"
+	echo "[image joliet]"
+	echo "path = $WORK/joliet.iso"
+	echo "[image plain]"
+	echo "path = $WORK/plain.iso"
 	if [ -n "$BIG" ]; then
 		echo "[image big]"
 		echo "path = $WORK/big.iso"
@@ -157,6 +170,23 @@ if [ -n "$BIG" ]; then
 	expect_eq "whole file, sha256" "$(sha "$B/huge.img")" \
 		"$(in_cli 300 curl -sf "$H" | sha256sum | cut -d' ' -f1)"
 fi
+
+section "Joliet and plain ISO 9660 names"
+for img in joliet plain; do
+	n=0 nbad=0
+	while IFS= read -r -d '' f; do
+		rel=${f#"$J"/}
+		# ISO 9660 level 1 has one dot per name: xorriso renames the others.
+		[ $img = plain ] && [ "$(tr -cd . <<<"${rel##*/}" | wc -c)" -gt 1 ] && continue
+		got=$(in_cli 30 curl -sf "http://$SRV_IP/images/$img/$rel" | sha256sum | cut -d' ' -f1)
+		[ "$got" = "$(sha "$f")" ] || { nbad=$((nbad + 1)); echo "    $img: $rel"; }
+		n=$((n + 1))
+	done < <(find "$J" -type f -print0)
+	expect_eq "$img: files differing of $n over HTTP" 0 "$nbad"
+	check "$img: some files compared" test "$n" -ge 3
+done
+check "plain: the upper-case name is the same file" bash -c \
+	"ip netns exec $CLI_NS curl -sf 'http://$SRV_IP/images/plain/IMAGES/PXEBOOT/INITRD.IMG' | cmp -s - '$J/images/pxeboot/initrd.img'"
 
 section "a file in extents that are not adjacent"
 SU=http://$SRV_IP/images/split
