@@ -77,10 +77,21 @@ rm -f "$J/images/vmlinuz-link"
 xorriso -as mkisofs -quiet --norock -J -o "$WORK/joliet.iso" "$J" 2>>"$WORK/xorriso.log" || bad "xorriso joliet"
 xorriso -as mkisofs -quiet --norock -o "$WORK/plain.iso" "$J" 2>>"$WORK/xorriso.log" || bad "xorriso plain"
 
+TLS=
+if command -v openssl >/dev/null; then
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/key.pem" -out "$WORK/cert.pem" \
+		-days 2 -subj /CN=pxecast-test >/dev/null 2>&1 && TLS=1
+fi
+
 base_config "$WORK/pxecast.conf"
 {
 	echo "[http]"
 	echo "listen = $SRV_IP:80"
+	if [ -n "$TLS" ]; then
+		echo "https-listen = $SRV_IP:443"
+		echo "certificate = $WORK/cert.pem"
+		echo "key = $WORK/key.pem"
+	fi
 	echo "[image alma9]"
 	echo "path = $WORK/alma9.iso"
 	echo "[image split]"
@@ -198,6 +209,12 @@ check "HTTP Range across the extents" \
 	bash -c "ip netns exec $CLI_NS curl -sf -r 39000-41999 '$SU/a.bin' | cmp -s - <(tail -c +39001 '$WORK/a.want' | head -c 3000)"
 check "TFTP, same bytes" \
 	bash -c "ip netns exec $CLI_NS curl -sf 'tftp://$SRV_IP/images/split/a.bin' | cmp -s - '$WORK/a.want'"
+if [ -n "$TLS" ]; then
+	check "HTTPS (read through the ring, by extent), same bytes" \
+		bash -c "ip netns exec $CLI_NS curl -sfk 'https://$SRV_IP/images/split/a.bin' | cmp -s - '$WORK/a.want'"
+	check "HTTPS, a kernel from the Rock Ridge image" \
+		bash -c "ip netns exec $CLI_NS curl -sfk 'https://$SRV_IP/images/alma9/images/pxeboot/vmlinuz' | cmp -s - '$T/images/pxeboot/vmlinuz'"
+fi
 
 section "SIGHUP adds an image"
 cp "$WORK/alma9.iso" "$WORK/second.iso"
