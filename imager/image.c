@@ -101,7 +101,9 @@ int image_set_add(struct image_set *set, const char *name, const char *path,
 			return -1;
 		}
 	if (set->n >= IMAGES_MAX || set->thread_running) {
-		snprintf(err, errlen, "[image %s]: too many images", name);
+		/* The digest thread walks the array: it must not move under it. */
+		snprintf(err, errlen, "[image %s]: %s", name,
+			 set->thread_running ? "added after the digests started" : "too many images");
 		return -1;
 	}
 	grown = realloc(set->images, (set->n + 1) * sizeof(*grown));
