@@ -6,7 +6,12 @@
  * first gap of its block bitmap after every block): the window restarts
  * at k + 1, which is also how a promoted client that listened from the
  * middle gets the beginning it missed, and how a PXE master that already
- * holds blocks from an earlier cycle skips them.
+ * holds blocks from an earlier cycle skips them. An ACK that jumps past
+ * what was sent shows the master already held blocks ahead (it listened):
+ * then one block at a time goes out (its gap) until an ACK shows it lacks
+ * what follows, so repairing a listener's scattered losses costs one block
+ * each, not a window. A lost block is resent alone after three duplicate
+ * ACKs; a timeout resends the window.
  *
  * Whom to promote: a client that joined after some block was last sent
  * certainly lacks that block, so it goes first; clients for which every
@@ -47,6 +52,7 @@ struct mtftp_xfer {
 
 	uint64_t acked;         /* the master holds every block up to this one */
 	uint64_t next;          /* next block to send */
+	bool probing;           /* the master holds blocks ahead: one at a time */
 	unsigned dup_acks;
 	uint64_t resent_at;     /* `acked` when duplicate ACKs last resent */
 	uint32_t rto_ms;
@@ -113,10 +119,11 @@ static void fresh_timer(struct mtftp_xfer *x, uint64_t now)
 	arm(x, now);
 }
 
-/* Blocks next.. up to acked + window, to the group. */
+/* Blocks next.. up to acked + window (acked + 1 while probing), to the
+ * group. */
 static void send_window(struct mtftp_xfer *x, struct mtftp_output *out)
 {
-	uint64_t last = x->acked + x->p.window;
+	uint64_t last = x->acked + (x->probing ? 1 : x->p.window);
 
 	if (last > x->nblocks)
 		last = x->nblocks;
@@ -148,6 +155,9 @@ static void start_master(struct mtftp_xfer *x, uint64_t now, bool promoted,
 	x->has_master = true;
 	x->answered = false;
 	x->promoted = promoted;
+	x->probing = false;
+	if (x->p.mode == MTFTP_MODE_RFC2090)
+		x->next = 1; /* nothing sent to this master yet */
 	x->dup_acks = 0;
 	x->resent_at = UINT64_MAX;
 	fresh_timer(x, now);
@@ -374,17 +384,21 @@ static void master_ack(struct mtftp_xfer *x, uint64_t now, uint64_t k, struct mt
 		/* Only progress restarts the timer: a master repeating its
 		 * ACK on its own timer must not hold off our retransmission. */
 		fresh_timer(x, now);
+		x->probing = k >= x->next;
 		x->acked = k;
 		x->dup_acks = 0;
 		if (first || x->next <= k)
 			x->next = k + 1;
-	} else if (x->next > k + 1 && ++x->dup_acks >= MTFTP_FAST_RETRANSMIT &&
+	} else if (x->next > k + 1 &&
+		   ++x->dup_acks >= (x->probing ? 1 : MTFTP_FAST_RETRANSMIT) &&
 		   x->resent_at != k) {
-		/* Block k + 1 was lost on the way to the master: send from
-		 * there once, not on every duplicate. */
+		/* Block k + 1 was lost on the way to the master: send it
+		 * again, once, not on every duplicate. While probing it was
+		 * alone in flight: the master repeating its ACK (on its own
+		 * timer) already says so. */
 		x->resent_at = k;
-		x->st.retransmits += x->next - (k + 1);
-		x->next = k + 1;
+		x->st.retransmits++;
+		out_block(x, out, &x->p.group, k + 1);
 	}
 	send_window(x, out);
 }
@@ -450,14 +464,10 @@ void mtftp_xfer_tick(struct mtftp_xfer *x, uint64_t now_us, struct mtftp_output 
 		greet_master(x, out);
 		return;
 	}
-	if (x->retries > x->t.max_retries) {
-		x->st.masters_lost++;
-		next_master(x, now_us, out);
-		return;
-	}
-	if (x->next > x->nblocks && x->nclients > 1) {
-		/* The last block went out and the master fell silent: it most
-		 * likely finished and its final ACK was lost. Others wait. */
+	if (x->retries > x->t.max_retries || (x->next > x->nblocks && x->nclients > 1)) {
+		/* Silent through its retries, or silent once the last block
+		 * went out (it most likely finished and its final ACK was
+		 * lost; others wait): its turn ends, its place in line not. */
 		master_silent(x, now_us, out);
 		return;
 	}

@@ -74,7 +74,7 @@ EOF
 client() {
 	local i=$1 out=$2
 	shift 2
-	timeout -k 5 $((120 * SLOW)) ip netns exec "${CLI_LIST[$((i - 1))]}" \
+	timeout -k 5 $((240 * SLOW)) ip netns exec "${CLI_LIST[$((i - 1))]}" \
 		"$PY" "$MWIRE" --server "$SRV_IP" "$@" >"$out" 2>&1 &
 	BG_PIDS+=("$!")
 	LAST_PID=$!
@@ -93,7 +93,7 @@ progress_at_least() {
 setup_bridge
 R=$WORK/root
 mkfile "$R/boot.img" 3M
-mkfile "$R/big.img" 24M
+mkfile "$R/big.img" 10M
 mkfile "$R/pxe.bin" 700K
 mkfile "$R/small" 1000
 {
@@ -141,7 +141,7 @@ for i in $(seq 1 8); do
 	client "$i" "$WORK/b$i.log" get --name big.img --seed "$((i + 100))" "${extra[@]}"
 	PIDS+=("$LAST_PID")
 done
-NB=$((24 * 1048576 / 1432 + 1))
+NB=$((10 * 1048576 / 1432 + 1))
 if wait_until 60 progress_at_least "$WORK/b4.progress" $((NB / 2)); then
 	kill -KILL "${PIDS[3]}"
 	say "client 4 killed at $(cat "$WORK/b4.progress") of $NB blocks"
