@@ -35,7 +35,7 @@
  * by unicast TFTP. */
 #define MTFTP_MAX_BLOCKS 65535u
 #define MTFTP_WINDOW_MAX 32
-#define MTFTP_ACTIONS_MAX (MTFTP_WINDOW_MAX + 2)
+#define MTFTP_ACTIONS_MAX (2 * MTFTP_WINDOW_MAX + 2) /* a deaf master's copies */
 #define MTFTP_OACK_BASE_MAX 64   /* a client's blksize/tsize part of the OACK */
 #define MTFTP_PROMOTE_TRIES 3    /* OACK mc=1 sent this often before moving on */
 #define MTFTP_FAST_RETRANSMIT 3  /* duplicate ACKs that resend the missing block */
@@ -65,10 +65,13 @@ struct mtftp_params {
 	uint64_t size;           /* at most MTFTP_MAX_BLOCKS blocks */
 	struct net_addr group;   /* where DATA goes */
 	unsigned max_clients;    /* RFC 2090 client list cap */
+	uint32_t keepalive_ms;   /* RFC 2090: an OACK "multicast=,,0" to every listener
+				  * this often (0: never), see mtftp_session.c */
 };
 
-/* What to send: TFTP_ACT_PACKET is ctl[0..ctl_len) (one per call at most),
- * TFTP_ACT_DATA an object block; each to to[i] (the group, or a client). */
+/* What to send: TFTP_ACT_PACKET is ctl[0..ctl_len) (one packet per call,
+ * possibly to several clients), TFTP_ACT_DATA an object block; each to
+ * to[i] (the group, or a client). */
 struct mtftp_output {
 	unsigned n;
 	struct tftp_action act[MTFTP_ACTIONS_MAX];
@@ -82,6 +85,7 @@ struct mtftp_stats {
 	uint64_t blocks_sent;
 	uint64_t bytes_sent;
 	uint64_t retransmits;        /* blocks sent again (timeout or duplicate ACKs) */
+	uint64_t deaf_masters;       /* masters that got their blocks by unicast too */
 	uint64_t promotions;         /* a listener made master */
 	uint64_t masters_done;       /* masters that ACKed the last block */
 	uint64_t masters_lost;       /* masters dropped: silent through the retries, or ERROR */

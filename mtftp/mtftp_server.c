@@ -52,6 +52,7 @@ static void add_stats(struct mtftp_stats *a, const struct mtftp_stats *b)
 	a->blocks_sent += b->blocks_sent;
 	a->bytes_sent += b->bytes_sent;
 	a->retransmits += b->retransmits;
+	a->deaf_masters += b->deaf_masters;
 	a->promotions += b->promotions;
 	a->masters_done += b->masters_done;
 	a->masters_lost += b->masters_lost;
@@ -81,11 +82,11 @@ static void xfer_end(struct xfer *x)
 	format_addr(group, sizeof(group), &mtftp_xfer_params(x->eng)->group);
 	log_event(LOG_INFO, "mtftp.done",
 		  "file=%s mode=%s group=%s seconds=%.3f blocks_sent=%llu retransmits=%llu "
-		  "masters_done=%llu masters_lost=%llu promotions=%llu",
+		  "masters_done=%llu masters_lost=%llu promotions=%llu deaf_masters=%llu",
 		  x->logname, x->pxe >= 0 ? "pxe" : "rfc2090", group, secs,
 		  (unsigned long long)st->blocks_sent, (unsigned long long)st->retransmits,
 		  (unsigned long long)st->masters_done, (unsigned long long)st->masters_lost,
-		  (unsigned long long)st->promotions);
+		  (unsigned long long)st->promotions, (unsigned long long)st->deaf_masters);
 	add_stats(&srv->c.s, st);
 	while (*pp && *pp != x)
 		pp = &(*pp)->next;
@@ -257,6 +258,7 @@ static bool on_multicast_rrq(void *ctx, const struct transport_meta *meta,
 			.size = store_object_size(obj),
 			.group = { htonl(ntohl(srv->cfg.group_first) + (uint32_t)slot), srv->cfg.port },
 			.max_clients = srv->cfg.max_clients,
+			.keepalive_ms = 2000, /* iPXE listeners give up after ~16 s */
 		};
 
 		if (slot < 0 || !(x = xfer_new(srv, meta, obj, req->filename, req->filename_len,
@@ -436,6 +438,7 @@ void mtftp_server_write_metrics(const struct mtftp_server *srv, FILE *f)
 	M("blocks_sent_total", c.s.blocks_sent);
 	M("bytes_sent_total", c.s.bytes_sent);
 	M("retransmits_total", c.s.retransmits);
+	M("deaf_masters_total", c.s.deaf_masters);
 	M("promotions_total", c.s.promotions);
 	M("masters_done_total", c.s.masters_done);
 	M("masters_lost_total", c.s.masters_lost);

@@ -13,6 +13,17 @@
  * each, not a window. A lost block is resent alone after three duplicate
  * ACKs; a timeout resends the window.
  *
+ * A master that hears nothing on the group (its first duplicate ACK or
+ * our first timeout comes before any progress) gets every block by
+ * unicast as well for the rest of its turn: iPXE's tftm:// leaves the
+ * padding of its multicast socket address uninitialised, so its UDP
+ * demultiplexer may never match the group, and it would never progress.
+ * Such a client is deaf as a listener too, and iPXE gives up after about
+ * 16 s without a packet: every listener gets an OACK "multicast=,,0"
+ * every keepalive_ms (no options but that one: iPXE keeps its blksize and
+ * tsize, does not reopen its socket, restarts its retry timer, stays a
+ * listener), so it waits for its turn however long the line.
+ *
  * Whom to promote: a client that joined after some block was last sent
  * certainly lacks that block, so it goes first; clients for which every
  * block went out since they joined have probably finished (iPXE then
@@ -53,11 +64,15 @@ struct mtftp_xfer {
 	uint64_t acked;         /* the master holds every block up to this one */
 	uint64_t next;          /* next block to send */
 	bool probing;           /* the master holds blocks ahead: one at a time */
+	bool progressed;        /* its ACK advanced since its first one */
+	bool deaf;              /* it misses the group: blocks go to it by unicast too */
 	unsigned dup_acks;
 	uint64_t resent_at;     /* `acked` when duplicate ACKs last resent */
 	uint32_t rto_ms;
 	unsigned retries;
 	uint64_t deadline_us;
+	uint64_t keepalive_due;  /* next round of listener keepalives */
+	unsigned keepalive_at;   /* where the current round got to */
 };
 
 static uint16_t get16(const uint8_t *p)
@@ -79,8 +94,9 @@ static void out_reset(struct mtftp_output *out)
 static void out_packet(struct mtftp_output *out, const struct net_addr *to, const uint8_t *pkt,
 		       size_t len)
 {
-	if (out->ctl_len || out->n == MTFTP_ACTIONS_MAX || len == 0 || len > sizeof(out->ctl))
-		return;
+	if ((out->ctl_len && (out->ctl_len != len || memcmp(out->ctl, pkt, len))) ||
+	    out->n == MTFTP_ACTIONS_MAX || len == 0 || len > sizeof(out->ctl))
+		return; /* one packet per call (to any number of clients) */
 	memcpy(out->ctl, pkt, len);
 	out->ctl_len = len;
 	out->to[out->n] = *to;
@@ -127,8 +143,24 @@ static void send_window(struct mtftp_xfer *x, struct mtftp_output *out)
 
 	if (last > x->nblocks)
 		last = x->nblocks;
-	while (x->next <= last && out->n < MTFTP_ACTIONS_MAX)
-		out_block(x, out, &x->p.group, x->next++);
+	while (x->next <= last && out->n + 2 <= MTFTP_ACTIONS_MAX) {
+		out_block(x, out, &x->p.group, x->next);
+		if (x->deaf)
+			out_block(x, out, &x->clients[0].addr, x->next);
+		x->next++;
+	}
+}
+
+/* No progress since the first ACK although blocks went out: this master
+ * does not hear the group. From now on it gets them by unicast too. */
+static void master_deaf(struct mtftp_xfer *x)
+{
+	if (x->progressed || x->deaf)
+		return;
+	x->deaf = true;
+	x->st.deaf_masters++;
+	x->st.retransmits += x->next - (x->acked + 1);
+	x->next = x->acked + 1;
 }
 
 /* What a new master is sent: its OACK with mc=1 (RFC 2090), or block 1
@@ -156,6 +188,8 @@ static void start_master(struct mtftp_xfer *x, uint64_t now, bool promoted,
 	x->answered = false;
 	x->promoted = promoted;
 	x->probing = false;
+	x->progressed = false;
+	x->deaf = false;
 	if (x->p.mode == MTFTP_MODE_RFC2090)
 		x->next = 1; /* nothing sent to this master yet */
 	x->dup_acks = 0;
@@ -343,6 +377,8 @@ bool mtftp_xfer_join(struct mtftp_xfer *x, uint64_t now_us, const struct net_add
 		return true;
 	}
 	x->clients[x->nclients++] = c;
+	if (x->p.keepalive_ms && x->keepalive_due == 0)
+		x->keepalive_due = now_us + (uint64_t)x->p.keepalive_ms * 1000;
 	out_packet(out, client, pkt,
 		   mtftp_build_oack(pkt, sizeof(pkt), c.oack, c.oack_len, &x->p.group, false));
 	return true;
@@ -384,11 +420,14 @@ static void master_ack(struct mtftp_xfer *x, uint64_t now, uint64_t k, struct mt
 		/* Only progress restarts the timer: a master repeating its
 		 * ACK on its own timer must not hold off our retransmission. */
 		fresh_timer(x, now);
+		x->progressed |= !first;
 		x->probing = k >= x->next;
 		x->acked = k;
 		x->dup_acks = 0;
 		if (first || x->next <= k)
 			x->next = k + 1;
+	} else if (x->next > k + 1 && !x->progressed && !x->deaf) {
+		master_deaf(x);
 	} else if (x->next > k + 1 &&
 		   ++x->dup_acks >= (x->probing ? 1 : MTFTP_FAST_RETRANSMIT) &&
 		   x->resent_at != k) {
@@ -399,6 +438,8 @@ static void master_ack(struct mtftp_xfer *x, uint64_t now, uint64_t k, struct mt
 		x->resent_at = k;
 		x->st.retransmits++;
 		out_block(x, out, &x->p.group, k + 1);
+		if (x->deaf)
+			out_block(x, out, &x->clients[0].addr, k + 1);
 	}
 	send_window(x, out);
 }
@@ -444,11 +485,8 @@ void mtftp_xfer_input(struct mtftp_xfer *x, uint64_t now_us, const struct net_ad
 	master_ack(x, now_us, get16(pkt + 2), out);
 }
 
-void mtftp_xfer_tick(struct mtftp_xfer *x, uint64_t now_us, struct mtftp_output *out)
+static void master_tick(struct mtftp_xfer *x, uint64_t now_us, struct mtftp_output *out)
 {
-	out_reset(out);
-	if (x->finished || !x->has_master || now_us < x->deadline_us)
-		return;
 	x->retries++;
 	if (!x->answered) {
 		/* A client promoted after it already finished (iPXE closes its
@@ -475,14 +513,59 @@ void mtftp_xfer_tick(struct mtftp_xfer *x, uint64_t now_us, struct mtftp_output 
 	if (x->rto_ms == 0)
 		x->rto_ms = 1;
 	arm(x, now_us);
+	if (x->next > x->acked + 1 && !x->progressed)
+		master_deaf(x);
 	x->st.retransmits += x->next > x->acked + 1 ? x->next - (x->acked + 1) : 0;
 	x->next = x->acked + 1;
 	send_window(x, out);
 }
 
+/* One round of keepalives to the listeners (not the master: mc=0 would
+ * demote it), as many as one call carries; the rest right after. */
+static void keepalive(struct mtftp_xfer *x, uint64_t now, struct mtftp_output *out)
+{
+	static const uint8_t pkt[] = { 0, TFTP_OACK, 'm', 'u', 'l', 't', 'i', 'c', 'a', 's', 't',
+				       0, ',', ',', '0', 0 };
+	unsigned first = x->has_master ? 1 : 0;
+
+	if (!x->keepalive_due || now < x->keepalive_due)
+		return;
+	if (out->ctl_len) { /* this call already carries another packet */
+		x->keepalive_due = now + 1000;
+		return;
+	}
+	if (x->keepalive_at < first)
+		x->keepalive_at = first;
+	while (x->keepalive_at < x->nclients && out->n < MTFTP_ACTIONS_MAX)
+		out_packet(out, &x->clients[x->keepalive_at++].addr, pkt, sizeof(pkt));
+	if (x->keepalive_at < x->nclients) {
+		x->keepalive_due = now + 1000;
+	} else {
+		x->keepalive_at = 0;
+		x->keepalive_due = now + (uint64_t)x->p.keepalive_ms * 1000;
+	}
+}
+
+void mtftp_xfer_tick(struct mtftp_xfer *x, uint64_t now_us, struct mtftp_output *out)
+{
+	out_reset(out);
+	if (x->finished)
+		return;
+	if (x->has_master && now_us >= x->deadline_us)
+		master_tick(x, now_us, out);
+	if (!x->finished && x->p.mode == MTFTP_MODE_RFC2090 && x->p.keepalive_ms)
+		keepalive(x, now_us, out);
+}
+
 uint64_t mtftp_xfer_deadline(const struct mtftp_xfer *x)
 {
-	return x->finished || !x->has_master ? UINT64_MAX : x->deadline_us;
+	uint64_t d = x->has_master ? x->deadline_us : UINT64_MAX;
+
+	if (x->finished)
+		return UINT64_MAX;
+	if (x->keepalive_due && x->nclients > (x->has_master ? 1u : 0u) && x->keepalive_due < d)
+		d = x->keepalive_due;
+	return d;
 }
 
 bool mtftp_xfer_finished(const struct mtftp_xfer *x)

@@ -90,6 +90,23 @@ static void expect_data(const struct mtftp_output *out, uint16_t first, unsigned
 	}
 }
 
+/* Blocks first..first+n-1, each to the group then by unicast to client m
+ * (a master that does not hear the group). */
+static void expect_data_deaf(const struct mtftp_output *out, uint16_t first, unsigned n,
+			     unsigned m)
+{
+	struct net_addr a = client(m);
+
+	assert_int_equal(out->n, 2 * n);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(block_of(&out->act[2 * i]), first + i);
+		assert_true(is_group(&out->to[2 * i]));
+		assert_int_equal(block_of(&out->act[2 * i + 1]), first + i);
+		assert_int_equal(out->to[2 * i + 1].ip, a.ip);
+		assert_int_equal(out->to[2 * i + 1].port, a.port);
+	}
+}
+
 static void test_master_and_listeners(void **state)
 {
 	struct mtftp_params p = params(MTFTP_MODE_RFC2090, 512, 4, 512 * 10 + 100);
@@ -302,7 +319,7 @@ static void test_late_joiner_takes_over_silent_master(void **state)
 	expect_oack(&out, 1, false);
 	now = mtftp_xfer_deadline(x);
 	mtftp_xfer_tick(x, now, &out);  /* the master missed a timeout */
-	expect_data(&out, 1, 1);
+	expect_data_deaf(&out, 1, 1, 0); /* (and may not hear the group) */
 	join(x, now + 1, 2, &out);      /* a newcomer is certainly alive */
 	expect_oack(&out, 2, true);
 	assert_int_equal(mtftp_xfer_master(x)->ip, client(2).ip);
@@ -375,6 +392,73 @@ static void test_repair_of_scattered_losses(void **state)
 	mtftp_xfer_free(x);
 }
 
+static void test_master_deaf_to_the_group(void **state)
+{
+	/* iPXE's tftm:// may never match its multicast socket: it ACKs the
+	 * OACK, then repeats ACK 0 on its own timer. From then on its blocks
+	 * also go to it by unicast, for the rest of its turn. */
+	struct mtftp_params p = params(MTFTP_MODE_RFC2090, 512, 4, 512 * 30);
+	struct mtftp_xfer *x = mtftp_xfer_new(&p, &timing);
+	struct mtftp_output out;
+
+	(void)state;
+	join(x, 0, 0, &out);
+	join(x, 0, 1, &out);
+	input(x, 1, 0, TFTP_ACK, 0, &out);
+	expect_data(&out, 1, 4);
+	input(x, 250001, 0, TFTP_ACK, 0, &out);
+	expect_data_deaf(&out, 1, 4, 0);
+	assert_int_equal(mtftp_xfer_stats(x)->deaf_masters, 1);
+	input(x, 250002, 0, TFTP_ACK, 1, &out);
+	expect_data_deaf(&out, 5, 1, 0);
+	input(x, 250003, 0, TFTP_ACK, 31, &out); /* done: the next is promoted */
+	expect_oack(&out, 1, true);
+	input(x, 250004, 1, TFTP_ACK, 0, &out);  /* a master that hears the group */
+	expect_data(&out, 1, 4);
+	input(x, 250005, 1, TFTP_ACK, 1, &out);
+	expect_data(&out, 5, 1);
+	input(x, 250006, 1, TFTP_ACK, 1, &out);  /* after progress a duplicate is a loss */
+	assert_int_equal(out.n, 0);
+	assert_int_equal(mtftp_xfer_stats(x)->deaf_masters, 1);
+	mtftp_xfer_free(x);
+}
+
+static void test_listener_keepalive(void **state)
+{
+	/* Listeners that hear nothing (iPXE's tftm://) would give up after
+	 * ~16 s: every 2 s each gets OACK "multicast=,,0"; the master none. */
+	static const uint8_t ka[] = { 0, 6, 'm', 'u', 'l', 't', 'i', 'c', 'a', 's', 't', 0,
+				      ',', ',', '0', 0 };
+	struct mtftp_params p = params(MTFTP_MODE_RFC2090, 512, 1, 512 * 30);
+	struct mtftp_xfer *x;
+	struct mtftp_output out;
+	struct net_addr g;
+	bool m = true;
+
+	(void)state;
+	p.keepalive_ms = 2000;
+	x = mtftp_xfer_new(&p, &timing);
+	join(x, 0, 0, &out);
+	join(x, 10, 1, &out);
+	join(x, 20, 2, &out);
+	input(x, 30, 0, TFTP_ACK, 0, &out);
+	for (uint16_t b = 1; b <= 20; b++)   /* the master ACKs every 0.2 s */
+		input(x, 30 + b * 200000ull, 0, TFTP_ACK, b, &out);
+	assert_int_equal(mtftp_xfer_deadline(x), 2000000 + 10);
+	mtftp_xfer_tick(x, 2000000 + 10, &out);
+	assert_int_equal(out.n, 2);
+	assert_memory_equal(out.ctl, ka, sizeof(ka));
+	assert_int_equal(out.ctl_len, sizeof(ka));
+	assert_int_equal(out.act[0].kind, TFTP_ACT_PACKET);
+	assert_int_equal(out.to[0].ip, client(1).ip);
+	assert_int_equal(out.to[1].ip, client(2).ip);
+	assert_int_equal(mtftp_parse_multicast((const char *)ka + 12, 4, &g, &m), 0);
+	assert_false(m);
+	assert_int_equal(g.ip, 0); /* empty: iPXE keeps its socket */
+	assert_int_equal(mtftp_xfer_deadline(x), 4000000 + 10);
+	mtftp_xfer_free(x);
+}
+
 static void test_refuses_what_it_cannot_do(void **state)
 {
 	struct mtftp_params p = params(MTFTP_MODE_RFC2090, 512, 1, 512ull * MTFTP_MAX_BLOCKS);
@@ -426,7 +510,7 @@ static void test_pxe_open(void **state)
 	/* The master goes quiet: after one timeout an open takes over. */
 	now = mtftp_xfer_deadline(x);
 	mtftp_xfer_tick(x, now, &out);
-	expect_data(&out, 2, 4);
+	expect_data_deaf(&out, 2, 4, 0);
 	assert_true(mtftp_xfer_open(x, now + 1, &b, &out));
 	assert_int_equal(out.to[0].ip, b.ip);
 	input(x, now + 2, 1, TFTP_ACK, 5, &out); /* it kept blocks from the group */
@@ -449,6 +533,8 @@ int main(void)
 		cmocka_unit_test(test_late_joiner_takes_over_silent_master),
 		cmocka_unit_test(test_lost_block_fast_retransmit),
 		cmocka_unit_test(test_repair_of_scattered_losses),
+		cmocka_unit_test(test_master_deaf_to_the_group),
+		cmocka_unit_test(test_listener_keepalive),
 		cmocka_unit_test(test_refuses_what_it_cannot_do),
 		cmocka_unit_test(test_pxe_open),
 	};

@@ -53,6 +53,8 @@ static uint16_t block_of(const struct tftp_action *a)
 
 struct sim_client {
 	bool joined, oack, master, done, dead;
+	bool deaf;                  /* hears nothing on the group (iPXE's tftm://) */
+	bool gave_up;               /* iPXE: ~16 s without any packet */
 	uint64_t join_at, die_at;
 	uint64_t last_heard, timer;
 	unsigned loss_pct;          /* per datagram, each direction */
@@ -121,7 +123,7 @@ static void deliver_data(struct sim *s, unsigned i, uint16_t block, bool unicast
 {
 	struct sim_client *c = &s->c[i];
 
-	if (!alive(c) || lost(s, c))
+	if (!alive(c) || (c->deaf && !unicast) || lost(s, c))
 		return;
 	c->last_heard = s->now;
 	c->timer = s->now + 500000;
@@ -160,9 +162,13 @@ static void deliver(struct sim *s, const struct mtftp_output *out)
 			if (!alive(c) || lost(s, c))
 				continue;
 			{
+				/* The OACK's last option is multicast (a
+				 * keepalive carries it alone). */
 				struct net_addr g;
-				size_t off = sizeof(base_oack) + 10;
+				size_t off = out->ctl_len - 1;
 
+				while (off > 0 && out->ctl[off - 1] != 0)
+					off--;
 				assert_int_equal(mtftp_parse_multicast((const char *)out->ctl + off,
 								       out->ctl_len - off, &g,
 								       &c->master), 0);
@@ -180,6 +186,8 @@ static void deliver(struct sim *s, const struct mtftp_output *out)
 static void sim_restart(struct sim *s)
 {
 	struct mtftp_params p = params(s->mode, 512, 8, s->size);
+
+	p.keepalive_ms = 2000;
 
 	mtftp_xfer_free(s->x);
 	s->x = mtftp_xfer_new(&p, &timing);
@@ -201,6 +209,11 @@ static void client_timer(struct sim *s, unsigned i)
 	}
 	if (c->joined && !c->dead && c->die_at && s->now >= c->die_at)
 		c->dead = true;
+	if (s->mode == MTFTP_MODE_RFC2090 && c->oack && alive(c) &&
+	    s->now - c->last_heard > 15750000) {
+		c->gave_up = c->dead = true; /* iPXE's retry timer ran out */
+		return;
+	}
 	if (!alive(c) || s->now < c->timer)
 		return;
 	c->timer = s->now + 1000000;
@@ -275,6 +288,7 @@ static void sim_init(struct sim *s, enum mtftp_mode mode, unsigned n, unsigned s
 	s->size = 512ull * (SIM_BLOCKS - 1) + 77;
 	s->nblocks = SIM_BLOCKS;
 	p = params(mode, 512, 8, s->size);
+	p.keepalive_ms = 2000;
 	s->x = mtftp_xfer_new(&p, &timing);
 	for (unsigned i = 0; i < n; i++)
 		s->c[i].join_at = 1000;
@@ -289,6 +303,8 @@ static void sim_expect_complete(struct sim *s, double secs, double limit)
 	if (secs < 0)
 		fail_msg("clients not done within %.0f simulated seconds", limit);
 	for (unsigned i = 0; i < s->n; i++) {
+		if (s->c[i].gave_up)
+			fail_msg("client %u gave up (16 s without a packet)", i);
 		if (s->c[i].dead)
 			continue;
 		assert_true(s->c[i].done);
@@ -351,6 +367,24 @@ static void test_sim_burst_and_vanishing_master(void **state)
 	sim_expect_complete(&s, t, 600);
 }
 
+static void test_sim_deaf_clients(void **state)
+{
+	/* Half the clients are iPXE as it is: deaf to the group. They wait
+	 * (kept alive) and get everything by unicast in their turn. */
+	struct sim s;
+	double t;
+
+	(void)state;
+	sim_init(&s, MTFTP_MODE_RFC2090, 8, 4242);
+	for (unsigned i = 0; i < s.n; i++) {
+		s.c[i].loss_pct = 2;
+		s.c[i].deaf = i % 2 == 0;
+		s.c[i].join_at = 1000 + (uint64_t)i * 5000;
+	}
+	t = sim_run(&s, 600);
+	sim_expect_complete(&s, t, 600);
+}
+
 static void test_sim_pxe_cycles(void **state)
 {
 	static const unsigned losses[] = { 0, 5, 20 };
@@ -377,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_sim_no_loss),
 		cmocka_unit_test(test_sim_random_loss),
 		cmocka_unit_test(test_sim_burst_and_vanishing_master),
+		cmocka_unit_test(test_sim_deaf_clients),
 		cmocka_unit_test(test_sim_pxe_cycles),
 	};
 
