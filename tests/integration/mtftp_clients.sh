@@ -159,6 +159,20 @@ check "the late joiner listened, then was promoted" grep -q "promotions=[1-9]" "
 loss 0
 check "transfers end" wait_metric pxecast_mtftp_transfers_active -eq 0 60
 
+section "clients deaf to the group, as real iPXE is: unicast in their turn, kept alive"
+DEAF0=$(fresh_metric pxecast_mtftp_deaf_masters)
+PIDS=()
+for i in $(seq 1 4); do
+	client "$i" "$WORK/d$i.log" get --name boot.img --seed "$((i + 300))" --deaf
+	PIDS+=("$LAST_PID")
+done
+for i in $(seq 1 4); do
+	wait "${PIDS[$((i - 1))]}"
+	check "deaf client $i: boot.img complete, sha256 right" done_ok "$WORK/d$i.log" "$(sha "$R/boot.img")"
+done
+check "each deaf master detected" wait_metric pxecast_mtftp_deaf_masters -ge $((DEAF0 + 4)) 5
+check "transfers end" wait_metric pxecast_mtftp_transfers_active -eq 0 60
+
 section "PXE MTFTP: staggered clients, cycles restart"
 loss 3
 PIDS=()

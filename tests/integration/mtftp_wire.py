@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Multicast TFTP clients for the pxecast integration tests.
 
-`get` behaves as iPXE's tftm:// (src/net/udp/tftp.c): an RRQ with
+`get` behaves as iPXE's tftm:// (src/net/udp/tftp.c), and with --deaf as
+the iPXE we could run does (it never receives the group's packets): an RRQ with
 blksize, tsize=0 and an empty "multicast" option; the unicast OACK says
 multicast=addr,port,mc; the client joins the group; only with mc=1 (the
 master) does it ACK, and it ACKs the first gap of its block bitmap after
@@ -174,7 +175,7 @@ def rfc2090_get(args):
             if s.fileno() < 0:
                 continue  # the multicast socket was reopened meanwhile
             pkt, src = s.recvfrom(65536)
-            if r.dropped() or len(pkt) < 4:
+            if r.dropped() or len(pkt) < 4 or (args.deaf and s is not uc):
                 continue
             if s is uc:
                 r.send_ack = True  # a unicast packet: ACKs on (iPXE)
@@ -377,6 +378,9 @@ def main():
         x.add_argument("--progress", help="file that gets the block count")
     g.add_argument("--blksize", type=int, default=1432)
     g.add_argument("--stop-after", type=int, default=0, help="exit abruptly after N blocks")
+    g.add_argument("--deaf", action="store_true",
+                   help="never match the group, as Debian 12's iPXE does (its multicast "
+                        "socket address is not cleared)")
     p.add_argument("--group", required=True)
     p.add_argument("--cport", type=int, default=3001)
     p.add_argument("--sport", type=int, default=1759)
