@@ -42,6 +42,7 @@ static enum boot_phase phase_of(const struct client *c)
 	case ST_PROBE:
 	case ST_TFTP: return PH_TFTP;
 	case ST_HTTP: return c->http_phase;
+	case ST_MCAST: return PH_MCAST;
 	default: return c->ipxe ? PH_IPXE_DHCP : PH_DHCP;
 	}
 }
@@ -62,6 +63,7 @@ void client_fail(struct bench *b, struct client *c, enum boot_reason why)
 	c->step = ST_FAILED;
 	c->due = 0;
 	io_close(b, c);
+	mcast_free(c);
 }
 
 static void client_done(struct bench *b, struct client *c)
@@ -366,6 +368,10 @@ void client_udp(struct bench *b, struct client *c, int res)
 	size_t ol = 0;
 	enum tftp_rx_event ev;
 
+	if (c->step == ST_MCAST) {
+		mcast_input(b, c, res);
+		return;
+	}
 	if (c->step != ST_PROBE && c->step != ST_TFTP)
 		return;
 	if (res <= 0 || c->from.sin_addr.s_addr != c->next_server) {
@@ -511,6 +517,10 @@ static void http_next(struct bench *b, struct client *c)
 			return client_fail(b, c, R_PROTOCOL);
 		R(b, c)->t[PH_INITRD + 1] = b->now;   /* nothing more to fetch */
 	}
+	if (b->o.mcast_group != NULL) {
+		mcast_begin(b, c);
+		return;
+	}
 	client_done(b, c);
 }
 
@@ -575,6 +585,7 @@ void client_timer(struct bench *b, struct client *c)
 	case ST_PROBE:
 	case ST_TFTP: tftp_timeout(b, c); break;
 	case ST_HTTP: client_fail(b, c, R_TIMEOUT); break;
+	case ST_MCAST: mcast_timer(b, c); break;
 	default: break;
 	}
 }

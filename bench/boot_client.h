@@ -17,6 +17,7 @@ enum client_step {
 	ST_PROBE,         /* TFTP tsize probe */
 	ST_TFTP,          /* TFTP download of the boot file */
 	ST_HTTP,          /* script, kernel, initrd (see http_phase) */
+	ST_MCAST,         /* in a multicast session (optional) */
 	ST_DONE,
 	ST_FAILED,
 };
@@ -60,6 +61,9 @@ struct client {
 	uint64_t body_left;
 	size_t have;
 	struct ipxe_script script;
+	/* multicast */
+	struct bulk_receiver *mcast;
+	uint64_t mcast_bytes;
 	uint8_t *buf;             /* CLIENT_BUF bytes */
 };
 
@@ -73,7 +77,8 @@ struct opts {
 	double deadline_s;
 	const char *rom;          /* uefi, bios or mix */
 	const char *kernel_url, *initrd_url;   /* override the script */
-	uint64_t expect_boot, expect_kernel, expect_initrd;   /* 0: unchecked */
+	uint64_t expect_boot, expect_kernel, expect_initrd, expect_mcast;   /* 0: unchecked */
+	const char *mcast_group;  /* ADDR:PORT of a pxecast multicast session */
 	unsigned tftp_timeout_ms, tftp_retries;
 	unsigned http_stall_ms;
 	bool collect_offers;      /* EDK2: wait out the first timeout for offers */
@@ -109,6 +114,7 @@ struct bench {
 	uint8_t *sink;            /* HTTP bodies are discarded into it */
 	struct dhcp_msg *scratch;
 	struct url kernel_override, initrd_override;
+	struct sockaddr_in mcast_group;
 	uint64_t now, t0, next_due;
 	uint32_t rng;
 	uint64_t deadline, next_progress, next_sample;
@@ -143,5 +149,12 @@ void client_connected(struct bench *b, struct client *c, int res);
 void client_tcp(struct bench *b, struct client *c, int res);
 void client_tcp_sent(struct bench *b, struct client *c, int res, size_t want);
 void client_fail(struct bench *b, struct client *c, enum boot_reason why);
+
+/* boot_mcast.c */
+struct bulk_receiver;
+void mcast_begin(struct bench *b, struct client *c);
+void mcast_input(struct bench *b, struct client *c, int res);
+void mcast_timer(struct bench *b, struct client *c);
+void mcast_free(struct client *c);
 
 #endif

@@ -7,6 +7,7 @@
 #include "boot_client.h"
 #include "bench_util.h"
 
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -29,8 +30,10 @@ static void usage(FILE *f)
 "  --collect-offers       UEFI: wait out the first DHCP timeout collecting offers, as EDK2 does\n"
 "  --namespaces K         client namespaces (default 4; clients spread over them)\n"
 "  --kernel-url URL, --initrd-url URL   fetch these instead of the script's lines\n"
+"  --mcast-group A:P      then join the pxecast multicast session on group A:P\n"
 "checks and timers:\n"
-"  --expect-boot-size B, --expect-kernel-size B, --expect-initrd-size B\n"
+"  --expect-boot-size B, --expect-kernel-size B, --expect-initrd-size B,\n"
+"  --expect-mcast-size B  sizes each machine must receive\n"
 "  --tftp-timeout-ms MS   TFTP retransmission timeout (default 4000, EDK2)\n"
 "  --tftp-retries N       TFTP retransmissions before failing (default 6, EDK2)\n"
 "  --http-stall-ms MS     an HTTP transfer without progress this long fails (default 60000)\n"
@@ -44,7 +47,7 @@ static void usage(FILE *f)
 enum {
 	O_BRNS = 256, O_BR, O_CLIENTS, O_STORM, O_RATE, O_LOSS, O_ROM, O_COLLECT,
 	O_NNS, O_KURL, O_IURL, O_EB, O_EK, O_EI, O_TT, O_TR, O_HS, O_DL, O_PID,
-	O_LABEL, O_JSON, O_SVG, O_NOPROG, O_SEED, O_HELP,
+	O_LABEL, O_JSON, O_SVG, O_NOPROG, O_SEED, O_MCAST, O_EM, O_HELP,
 };
 
 static bool add_pids(struct boot_server_stats *s, char *arg)
@@ -57,6 +60,24 @@ static bool add_pids(struct boot_server_stats *s, char *arg)
 		s->pids[s->npids++] = (int)v;
 	}
 	return true;
+}
+
+static bool parse_group(const char *s, struct sockaddr_in *g)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	uint64_t port;
+
+	if (colon == NULL || (size_t)(colon - s) >= sizeof(host) ||
+	    !bench_parse_u64(colon + 1, 1, 65535, &port))
+		return false;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	memset(g, 0, sizeof(*g));
+	g->sin_family = AF_INET;
+	g->sin_port = htons((uint16_t)port);
+	return inet_pton(AF_INET, host, &g->sin_addr) == 1 &&
+	       IN_MULTICAST(ntohl(g->sin_addr.s_addr));
 }
 
 static int parse_opts(int argc, char **argv, struct bench *b)
@@ -74,6 +95,7 @@ static int parse_opts(int argc, char **argv, struct bench *b)
 		{ "server-pid", 1, NULL, O_PID }, { "label", 1, NULL, O_LABEL },
 		{ "json", 1, NULL, O_JSON }, { "svg", 1, NULL, O_SVG },
 		{ "no-progress", 0, NULL, O_NOPROG }, { "seed", 1, NULL, O_SEED },
+		{ "mcast-group", 1, NULL, O_MCAST }, { "expect-mcast-size", 1, NULL, O_EM },
 		{ "help", 0, NULL, O_HELP }, { NULL, 0, NULL, 0 },
 	};
 	struct opts *o = &b->o;
@@ -120,6 +142,8 @@ static int parse_opts(int argc, char **argv, struct bench *b)
 		case O_SVG: o->svg = optarg; break;
 		case O_NOPROG: o->progress = false; break;
 		case O_SEED: ok = bench_parse_u64(optarg, 1, UINT32_MAX, &v); o->seed = (uint32_t)v; break;
+		case O_MCAST: o->mcast_group = optarg; ok = parse_group(optarg, &b->mcast_group); break;
+		case O_EM: ok = bench_parse_u64(optarg, 1, UINT64_MAX, &o->expect_mcast); break;
 		case 'h': case O_HELP: usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -232,6 +256,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pxecast-bench: out of memory\n");
 		return 2;
 	}
+	if (b->o.mcast_group != NULL)
+		b->net.bcqueuelen = 8192;
 	if (boot_net_setup(&b->net, b->o.bridge_ns, b->o.bridge, b->o.nns, b->o.clients,
 			   (const uint8_t (*)[6])mac, ifindex) != 0 ||
 	    (b->o.loss_pct > 0 && boot_net_loss(&b->net, b->o.loss_pct) != 0) ||

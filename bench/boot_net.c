@@ -260,6 +260,11 @@ int boot_net_setup(struct boot_net *n, const char *bridge_ns, const char *bridge
 	}
 	raise_neigh(n, nclients);
 
+	/* multicast reaches every macvlan through one queue per uplink
+	 * (1000 frames by default): a stream to 100 machines overflows it */
+	char bcq[32] = "";
+	if (n->bcqueuelen)
+		snprintf(bcq, sizeof(bcq), " bcqueuelen %u", n->bcqueuelen);
 	for (unsigned k = 0; k < nns; k++) {
 		if (enter(n, k) != 0)
 			goto out;
@@ -269,9 +274,9 @@ int boot_net_setup(struct boot_net *n, const char *bridge_ns, const char *bridge
 		tprintf(&t, "link set lo up\nlink set uplink up\n");
 		for (unsigned i = k; i < nclients; i += nns)
 			tprintf(&t, "link add c%u link uplink address "
-				"%02x:%02x:%02x:%02x:%02x:%02x type macvlan mode private\n"
+				"%02x:%02x:%02x:%02x:%02x:%02x type macvlan mode private%s\n"
 				"link set c%u up\n", i, mac[i][0], mac[i][1], mac[i][2],
-				mac[i][3], mac[i][4], mac[i][5], i);
+				mac[i][3], mac[i][4], mac[i][5], bcq, i);
 		snprintf(cmd, sizeof(cmd), "ip -n %sc%u -batch -", n->prefix, k);
 		if (run_batch(cmd, t.s) != 0) {
 			fprintf(stderr, "pxecast-bench: cannot make the clients of %sc%u\n",

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 const char *const boot_phase_name[PH_COUNT] = {
-	"dhcp", "tftp", "ipxe_dhcp", "script", "kernel", "initrd",
+	"dhcp", "tftp", "ipxe_dhcp", "script", "kernel", "initrd", "multicast",
 };
 const char *const boot_reason_name[R_COUNT] = {
 	"timeout", "nak", "error", "size", "protocol", "socket", "status",

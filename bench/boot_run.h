@@ -29,6 +29,7 @@ struct boot_net {
 	int *pkt_fd;          /* AF_PACKET on the uplink, UDP to port 68 only */
 	bool *ns_made;
 	bool loss;
+	unsigned bcqueuelen;  /* macvlan broadcast/multicast queue; 0: default */
 	long gso_saved;       /* the bridge's gso_max_segs, -1: untouched */
 	long gc_saved[3];     /* neighbour limits to restore, -1: untouched */
 };
@@ -49,6 +50,7 @@ int boot_net_loss(struct boot_net *n, double pct);
 
 enum boot_phase {
 	PH_DHCP, PH_TFTP, PH_IPXE_DHCP, PH_SCRIPT, PH_KERNEL, PH_INITRD,
+	PH_MCAST,         /* optional: a pxecast multicast session */
 	PH_COUNT
 };
 
@@ -64,7 +66,7 @@ struct boot_result {
 	bool failed;
 	enum boot_phase fail_phase;
 	enum boot_reason fail_reason;
-	uint64_t bytes[PH_COUNT];     /* TFTP boot file, script, kernel, initrd */
+	uint64_t bytes[PH_COUNT];     /* TFTP boot file, script, kernel, initrd, image */
 };
 
 struct boot_server_stats {
