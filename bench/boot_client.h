@@ -149,6 +149,16 @@ void client_connected(struct bench *b, struct client *c, int res);
 void client_tcp(struct bench *b, struct client *c, int res);
 void client_tcp_sent(struct bench *b, struct client *c, int res, size_t want);
 void client_fail(struct bench *b, struct client *c, enum boot_reason why);
+void client_done(struct bench *b, struct client *c);
+struct boot_result *client_result(struct bench *b, struct client *c);
+void client_set_due(struct bench *b, struct client *c, unsigned ms);
+void client_dhcp_begin(struct bench *b, struct client *c, bool ipxe);
+
+/* boot_xfer.c */
+void tftp_begin(struct bench *b, struct client *c, bool probe);
+void tftp_timeout(struct bench *b, struct client *c);
+void http_begin(struct bench *b, struct client *c, enum boot_phase ph,
+		const struct url *u);
 
 /* boot_mcast.c */
 struct bulk_receiver;
