@@ -18,71 +18,18 @@
  * unicast as well for the rest of its turn: iPXE's tftm:// leaves the
  * padding of its multicast socket address uninitialised, so its UDP
  * demultiplexer may never match the group, and it would never progress.
- * Such a client is deaf as a listener too, and iPXE gives up after about
- * 16 s without a packet: every listener gets an OACK "multicast=,,0"
- * every keepalive_ms (no options but that one: iPXE keeps its blksize and
- * tsize, does not reopen its socket, restarts its retry timer, stays a
- * listener), so it waits for its turn however long the line.
- *
- * Whom to promote: a client that joined after some block was last sent
- * certainly lacks that block, so it goes first; clients for which every
- * block went out since they joined have probably finished (iPXE then
- * closes its socket and never answers), so they come last and are given
- * only a few short tries (MTFTP_PROMOTE_TRIES at a tenth of the
- * retransmission time).
+ * Such a client is deaf as a listener too: mtftp_line.c keeps it alive.
+ * Who is master next, who waits and who is dropped is mtftp_line.c's.
  */
 #include "mtftp/mtftp.h"
+#include "mtftp/mtftp_private.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-struct client {
-	struct net_addr addr;
-	uint32_t joined_seq;    /* sends before it joined */
-	uint8_t unanswered;     /* promotions it did not answer */
-	uint64_t silent_since;  /* the first of those */
-	uint8_t oack_len;
-	uint8_t oack[MTFTP_OACK_BASE_MAX];
-};
-
-struct mtftp_xfer {
-	struct mtftp_params p;
-	struct tftp_timing t;
-	struct mtftp_stats st;
-	uint64_t nblocks;       /* the last is shorter than blksize (maybe empty) */
-	bool finished;
-
-	struct client *clients;
-	unsigned nclients;
-	bool has_master;        /* clients[0] is master */
-	bool answered;          /* the master ACKed since it became master */
-	bool promoted;          /* ... and it became master by promotion */
-
-	uint32_t seq;           /* blocks sent so far */
-	uint32_t *sent_seq;     /* per block: `seq` when it was last sent */
-
-	uint64_t acked;         /* the master holds every block up to this one */
-	uint64_t next;          /* next block to send */
-	bool probing;           /* the master holds blocks ahead: one at a time */
-	bool progressed;        /* its ACK advanced since its first one */
-	bool deaf;              /* it misses the group: blocks go to it by unicast too */
-	unsigned dup_acks;
-	uint64_t resent_at;     /* `acked` when duplicate ACKs last resent */
-	uint32_t rto_ms;
-	unsigned retries;
-	uint64_t deadline_us;
-	uint64_t keepalive_due;  /* next round of listener keepalives */
-	unsigned keepalive_at;   /* where the current round got to */
-};
-
 static uint16_t get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static bool same(const struct net_addr *a, const struct net_addr *b)
-{
-	return a->ip == b->ip && a->port == b->port;
 }
 
 static void out_reset(struct mtftp_output *out)
@@ -91,7 +38,7 @@ static void out_reset(struct mtftp_output *out)
 	out->ctl_len = 0;
 }
 
-static void out_packet(struct mtftp_output *out, const struct net_addr *to, const uint8_t *pkt,
+void mtftp_out_packet(struct mtftp_output *out, const struct net_addr *to, const uint8_t *pkt,
 		       size_t len)
 {
 	if ((out->ctl_len && (out->ctl_len != len || memcmp(out->ctl, pkt, len))) ||
@@ -177,11 +124,11 @@ static void greet_master(struct mtftp_xfer *x, struct mtftp_output *out)
 		size_t n = mtftp_build_oack(pkt, sizeof(pkt), m->oack, m->oack_len, &x->p.group,
 					    true);
 
-		out_packet(out, &m->addr, pkt, n);
+		mtftp_out_packet(out, &m->addr, pkt, n);
 	}
 }
 
-static void start_master(struct mtftp_xfer *x, uint64_t now, bool promoted,
+void mtftp_start_master(struct mtftp_xfer *x, uint64_t now, bool promoted,
 			 struct mtftp_output *out)
 {
 	x->has_master = true;
@@ -202,98 +149,12 @@ static void start_master(struct mtftp_xfer *x, uint64_t now, bool promoted,
 	greet_master(x, out);
 }
 
-/* Move the first client that certainly lacks a block to the head. */
-static void order_for_promotion(struct mtftp_xfer *x)
-{
-	uint32_t oldest = UINT32_MAX;
 
-	for (uint64_t b = 0; b < x->nblocks; b++)
-		if (x->sent_seq[b] < oldest)
-			oldest = x->sent_seq[b];
-	for (unsigned i = 0; i < x->nclients; i++)
-		if (x->clients[i].joined_seq >= oldest) {
-			struct client c = x->clients[i];
 
-			memmove(&x->clients[1], &x->clients[0], i * sizeof(c));
-			x->clients[0] = c;
-			return;
-		}
-}
 
-static void remove_client(struct mtftp_xfer *x, unsigned i)
-{
-	if (i == 0)
-		x->has_master = false;
-	memmove(&x->clients[i], &x->clients[i + 1], (x->nclients - i - 1) * sizeof(x->clients[0]));
-	x->nclients--;
-}
 
-/* The master is gone (done, lost, or said ERROR): the next client in line
- * takes over, or the transfer is over. A PXE transfer ends with its
- * master: the listeners open a new cycle themselves. */
-static void next_master(struct mtftp_xfer *x, uint64_t now, struct mtftp_output *out)
-{
-	remove_client(x, 0);
-	if (x->p.mode == MTFTP_MODE_RFC2090 && x->nclients > 0) {
-		x->st.promotions++;
-		order_for_promotion(x);
-		start_master(x, now, true, out);
-		return;
-	}
-	x->finished = true;
-	x->deadline_us = UINT64_MAX;
-}
 
-/* How long a master is waited for before it is dropped: its retries. A
- * listener that heard nothing for that long has given up as well. */
-static uint64_t give_up_us(const struct mtftp_xfer *x)
-{
-	uint64_t total = 0, rto = x->t.retransmit_ms;
 
-	for (unsigned i = 0; i <= x->t.max_retries; i++) {
-		total += rto * 1000;
-		rto = rto * 2 > x->t.retransmit_max_ms ? x->t.retransmit_max_ms : rto * 2;
-	}
-	return total;
-}
-
-/* The master goes to the back of the line; the next one is promoted. */
-static void rotate(struct mtftp_xfer *x, uint64_t now, struct mtftp_output *out)
-{
-	struct client c = x->clients[0];
-
-	memmove(&x->clients[0], &x->clients[1], (x->nclients - 1) * sizeof(c));
-	x->clients[x->nclients - 1] = c;
-	x->st.promotions++;
-	order_for_promotion(x);
-	start_master(x, now, true, out);
-}
-
-/* A master that does not answer keeps its place in the transfer, at the
- * back of the line (an OACK or its ACKs may have been lost, or it is out
- * of reach for a while), until it has left MTFTP_PROMOTE_ROUNDS turns
- * unanswered over the time a master is given: then it is dropped. */
-static void master_silent(struct mtftp_xfer *x, uint64_t now, struct mtftp_output *out)
-{
-	struct client *m = &x->clients[0];
-
-	if (m->unanswered++ == 0)
-		m->silent_since = now;
-	if (m->unanswered < MTFTP_PROMOTE_ROUNDS || now - m->silent_since < give_up_us(x)) {
-		rotate(x, now, out);
-		return;
-	}
-	x->st.masters_lost++;
-	next_master(x, now, out);
-}
-
-/* A master that missed a timeout, or a promoted one that has not
- * answered yet (it may have finished and gone), is replaced by a newcomer
- * that is certainly alive and needs the data. */
-static bool master_unresponsive(const struct mtftp_xfer *x)
-{
-	return !x->has_master || x->retries > 0 || (x->promoted && !x->answered);
-}
 
 struct mtftp_xfer *mtftp_xfer_new(const struct mtftp_params *p, const struct tftp_timing *t)
 {
@@ -334,13 +195,6 @@ void mtftp_xfer_free(struct mtftp_xfer *x)
 	free(x);
 }
 
-static int find_client(const struct mtftp_xfer *x, const struct net_addr *a)
-{
-	for (unsigned i = 0; i < x->nclients; i++)
-		if (same(&x->clients[i].addr, a))
-			return (int)i;
-	return -1;
-}
 
 bool mtftp_xfer_join(struct mtftp_xfer *x, uint64_t now_us, const struct net_addr *client,
 		     const uint8_t *oack, size_t oack_len, struct mtftp_output *out)
@@ -353,12 +207,12 @@ bool mtftp_xfer_join(struct mtftp_xfer *x, uint64_t now_us, const struct net_add
 	if (x->p.mode != MTFTP_MODE_RFC2090 || x->finished || oack_len < 2 ||
 	    oack_len > sizeof(c.oack))
 		return false;
-	i = find_client(x, client);
+	i = mtftp_line_find(x, client);
 	if (i >= 0) {
 		/* A repeated RRQ: its OACK was lost; say the same again. */
 		struct client *e = &x->clients[i];
 
-		out_packet(out, client, pkt,
+		mtftp_out_packet(out, client, pkt,
 			   mtftp_build_oack(pkt, sizeof(pkt), e->oack, e->oack_len, &x->p.group,
 					    i == 0 && x->has_master));
 		return true;
@@ -368,18 +222,18 @@ bool mtftp_xfer_join(struct mtftp_xfer *x, uint64_t now_us, const struct net_add
 	memcpy(c.oack, oack, oack_len);
 	c.oack_len = (uint8_t)oack_len;
 	c.joined_seq = x->seq;
-	if (master_unresponsive(x)) {
+	if (mtftp_line_unresponsive(x)) {
 		/* Ahead of everyone: a silent master goes back in line. */
 		memmove(&x->clients[1], &x->clients[0], x->nclients * sizeof(c));
 		x->clients[0] = c;
 		x->nclients++;
-		start_master(x, now_us, false, out);
+		mtftp_start_master(x, now_us, false, out);
 		return true;
 	}
 	x->clients[x->nclients++] = c;
 	if (x->p.keepalive_ms && x->keepalive_due == 0)
 		x->keepalive_due = now_us + (uint64_t)x->p.keepalive_ms * 1000;
-	out_packet(out, client, pkt,
+	mtftp_out_packet(out, client, pkt,
 		   mtftp_build_oack(pkt, sizeof(pkt), c.oack, c.oack_len, &x->p.group, false));
 	return true;
 }
@@ -391,7 +245,7 @@ bool mtftp_xfer_open(struct mtftp_xfer *x, uint64_t now_us, const struct net_add
 	if (x->p.mode != MTFTP_MODE_PXE || x->finished)
 		return false;
 	if (x->has_master && !(same(&x->clients[0].addr, client) && !x->answered) &&
-	    !master_unresponsive(x)) {
+	    !mtftp_line_unresponsive(x)) {
 		x->st.opens_ignored++;
 		return false;
 	}
@@ -399,7 +253,7 @@ bool mtftp_xfer_open(struct mtftp_xfer *x, uint64_t now_us, const struct net_add
 	x->nclients = 1;
 	x->next = 2;
 	x->acked = 0;
-	start_master(x, now_us, false, out);
+	mtftp_start_master(x, now_us, false, out);
 	return true;
 }
 
@@ -410,7 +264,7 @@ static void master_ack(struct mtftp_xfer *x, uint64_t now, uint64_t k, struct mt
 	x->clients[0].unanswered = 0;
 	if (k == x->nblocks) {
 		x->st.masters_done++;
-		next_master(x, now, out);
+		mtftp_line_next_master(x, now, out);
 		return;
 	}
 	if (!first && k < x->acked)
@@ -460,7 +314,7 @@ void mtftp_xfer_input(struct mtftp_xfer *x, uint64_t now_us, const struct net_ad
 		x->st.dropped_malformed++;
 		return;
 	}
-	i = find_client(x, from);
+	i = mtftp_line_find(x, from);
 	if (i < 0 || x->finished) {
 		x->st.dropped_not_member++;
 		return;
@@ -468,9 +322,9 @@ void mtftp_xfer_input(struct mtftp_xfer *x, uint64_t now_us, const struct net_ad
 	if (op == TFTP_ERROR) {
 		if (i == 0 && x->has_master) {
 			x->st.masters_lost++;
-			next_master(x, now_us, out);
+			mtftp_line_next_master(x, now_us, out);
 		} else {
-			remove_client(x, (unsigned)i);
+			mtftp_line_remove(x, (unsigned)i);
 		}
 		return;
 	}
@@ -492,7 +346,7 @@ static void master_tick(struct mtftp_xfer *x, uint64_t now_us, struct mtftp_outp
 		/* A client promoted after it already finished (iPXE closes its
 		 * socket then) never answers: move on quickly. */
 		if (x->retries >= MTFTP_PROMOTE_TRIES) {
-			master_silent(x, now_us, out);
+			mtftp_line_silent(x, now_us, out);
 			return;
 		}
 		if (!x->promoted) /* a joined master: the usual backoff */
@@ -506,7 +360,7 @@ static void master_tick(struct mtftp_xfer *x, uint64_t now_us, struct mtftp_outp
 		/* Silent through its retries, or silent once the last block
 		 * went out (it most likely finished and its final ACK was
 		 * lost; others wait): its turn ends, its place in line not. */
-		master_silent(x, now_us, out);
+		mtftp_line_silent(x, now_us, out);
 		return;
 	}
 	x->rto_ms = x->rto_ms * 2 > x->t.retransmit_max_ms ? x->t.retransmit_max_ms : x->rto_ms * 2;
@@ -520,31 +374,6 @@ static void master_tick(struct mtftp_xfer *x, uint64_t now_us, struct mtftp_outp
 	send_window(x, out);
 }
 
-/* One round of keepalives to the listeners (not the master: mc=0 would
- * demote it), as many as one call carries; the rest right after. */
-static void keepalive(struct mtftp_xfer *x, uint64_t now, struct mtftp_output *out)
-{
-	static const uint8_t pkt[] = { 0, TFTP_OACK, 'm', 'u', 'l', 't', 'i', 'c', 'a', 's', 't',
-				       0, ',', ',', '0', 0 };
-	unsigned first = x->has_master ? 1 : 0;
-
-	if (!x->keepalive_due || now < x->keepalive_due)
-		return;
-	if (out->ctl_len) { /* this call already carries another packet */
-		x->keepalive_due = now + 1000;
-		return;
-	}
-	if (x->keepalive_at < first)
-		x->keepalive_at = first;
-	while (x->keepalive_at < x->nclients && out->n < MTFTP_ACTIONS_MAX)
-		out_packet(out, &x->clients[x->keepalive_at++].addr, pkt, sizeof(pkt));
-	if (x->keepalive_at < x->nclients) {
-		x->keepalive_due = now + 1000;
-	} else {
-		x->keepalive_at = 0;
-		x->keepalive_due = now + (uint64_t)x->p.keepalive_ms * 1000;
-	}
-}
 
 void mtftp_xfer_tick(struct mtftp_xfer *x, uint64_t now_us, struct mtftp_output *out)
 {
@@ -554,7 +383,7 @@ void mtftp_xfer_tick(struct mtftp_xfer *x, uint64_t now_us, struct mtftp_output 
 	if (x->has_master && now_us >= x->deadline_us)
 		master_tick(x, now_us, out);
 	if (!x->finished && x->p.mode == MTFTP_MODE_RFC2090 && x->p.keepalive_ms)
-		keepalive(x, now_us, out);
+		mtftp_line_keepalive(x, now_us, out);
 }
 
 uint64_t mtftp_xfer_deadline(const struct mtftp_xfer *x)
