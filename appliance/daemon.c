@@ -239,6 +239,7 @@ static void reload(struct daemon *d, const char *path, void (*reapply)(struct co
 		log_event(LOG_ERR, "config.reload", "result=rejected error=\"cannot open http root\"");
 		return;
 	}
+	provisioning_carry(pv, d->provisioning);
 	provisioning_free(d->provisioning);
 	d->provisioning = pv;
 	next.tftp.listen_ip = d->cfg.tftp.listen_ip;

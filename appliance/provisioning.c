@@ -152,6 +152,12 @@ int provisioning_check(const struct config *c, char *err, size_t errlen)
 	return 0;
 }
 
+void provisioning_carry(struct provisioning *pv, const struct provisioning *old)
+{
+	if (pv && old)
+		provision_carry_counters(pv->p, old->p);
+}
+
 void provisioning_free(struct provisioning *pv)
 {
 	if (pv == NULL)

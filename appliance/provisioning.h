@@ -14,6 +14,8 @@ struct provisioning;
  * (no templates directory configured and none installed). */
 struct provisioning *provisioning_start(const struct config *c, char *err, size_t errlen);
 void provisioning_free(struct provisioning *pv);
+/* After a reload: pv's counters continue from old's (either may be NULL). */
+void provisioning_carry(struct provisioning *pv, const struct provisioning *old);
 /* Route h's dynamic responses to pv (pv may be NULL: files only). */
 void provisioning_attach(struct provisioning *pv, struct http_server_config *h);
 /* The same for TFTP: pxelinux.cfg/01-MAC, grub.cfg-01-MAC, boot/MAC.ipxe. */

@@ -172,6 +172,9 @@ struct provision_reply {
 void provision_handle(struct provision *p, const struct provision_request *rq,
 		      struct provision_reply *out);
 void provision_counters(const struct provision *p, struct provision_counters *out);
+/* A reloaded provision continues from the counters of the one it replaces
+ * (Prometheus counters never go back). */
+void provision_carry_counters(struct provision *to, const struct provision *from);
 
 /* Render template `name` for host mac with the built-ins of rq (tests and
  * `pxecast render`). Same reply contract. */

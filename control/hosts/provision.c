@@ -327,3 +327,11 @@ void provision_counters(const struct provision *p, struct provision_counters *ou
 {
 	*out = p->c;
 }
+
+void provision_carry_counters(struct provision *to, const struct provision *from)
+{
+	uint64_t bad = to->c.journal_bad_rows; /* a gauge: this load's */
+
+	to->c = from->c;
+	to->c.journal_bad_rows = bad;
+}
