@@ -264,10 +264,14 @@ int main(int argc, char **argv)
 	    io_init(b) != 0) {
 		fprintf(stderr, "pxecast-bench: setup failed\n");
 		boot_net_teardown(&b->net);
+		free(ifindex);
+		free(mac);
 		return 2;
 	}
 	for (unsigned i = 0; i < b->o.clients; i++)
 		b->c[i].ifindex = ifindex[i];
+	free(ifindex);
+	free(mac);
 
 	/* starts: a storm spreads them uniformly over storm_ms, a trickle
 	 * at fixed intervals */
