@@ -118,6 +118,7 @@ static int start(const struct config *c, const struct config_multicast_session *
 	rc.ttl = s->ttl;
 	rc.loop = s->loop;
 	rc.gso = s->gso;
+	rc.gso_segments = s->gso_segments;
 	rc.progress_ms = quiet ? 0 : 1000;
 	rc.linger_us = 1000000;
 	inet_ntop(AF_INET, &s->group_ip, group, sizeof(group));

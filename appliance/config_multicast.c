@@ -38,6 +38,7 @@ const char *config_multicast_open(struct config *c, const char *arg)
 	strcpy(s->name, arg);
 	s->ttl = 1;
 	s->gso = true;
+	s->gso_segments = 16;
 	s->rate_bps = 1000ull * 1000 * 1000;
 	s->min_receivers = 1;
 	s->max_wait_s = 60;
@@ -100,6 +101,9 @@ const char *config_multicast_set(struct config *c, const char *key, const char *
 		why = config_value_bool(v, &s->loop);
 	} else if (!strcmp(key, "gso")) {
 		why = config_value_bool(v, &s->gso);
+	} else if (!strcmp(key, "gso-segments")) {
+		if (!(why = config_value_uint(v, 2, 64, &n)))
+			s->gso_segments = (unsigned)n;
 	} else if (!strcmp(key, "rate")) {
 		why = parse_rate(v, &s->rate_bps);
 	} else if (!strcmp(key, "min-rate")) {

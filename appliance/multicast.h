@@ -29,6 +29,7 @@ struct config_multicast_session {
 	unsigned ttl;
 	bool loop;
 	bool gso;              /* DATA in UDP GSO batches */
+	unsigned gso_segments; /* packets per batch */
 	uint64_t rate_bps;
 	uint64_t min_rate_bps;
 	unsigned min_receivers;

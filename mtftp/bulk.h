@@ -323,6 +323,8 @@ struct bulk_run_config {
 	unsigned ttl;
 	bool loop;                 /* IP_MULTICAST_LOOP: receivers on this host */
 	bool gso;                  /* DATA in UDP GSO batches (UDP_SEGMENT) */
+	unsigned gso_segments;     /* packets per batch (a batch is lost whole
+				    * where loss is per frame before segmentation) */
 	unsigned progress_ms;      /* per-receiver progress on stderr; 0: none */
 	uint64_t linger_us;        /* after the end, keep acknowledging DONE */
 	struct bulk_sender_config engine;

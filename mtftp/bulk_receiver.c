@@ -138,6 +138,16 @@ static uint16_t loss_permille(const struct bulk_receiver *r)
 	return (uint16_t)((span - r->seq_count) * 1000 / span);
 }
 
+/* Loss is measured per report (NAK or STATUS), so the sender sees an
+ * overflow within a NAK period; a window restarts only once it spans
+ * enough packets for a burst not to look like a collapse. */
+#define LOSS_WINDOW_MIN 2048
+static void loss_window_next(struct bulk_receiver *r)
+{
+	if (r->seq_any && (uint32_t)(r->seq_hi - r->seq_lo) >= LOSS_WINDOW_MIN)
+		r->seq_any = false;
+}
+
 static void send_hello(struct bulk_receiver *r, uint64_t now, struct bulk_output *out)
 {
 	uint8_t pkt[BULK_HDR + 8];
@@ -156,7 +166,7 @@ static void send_status(struct bulk_receiver *r, uint64_t now, struct bulk_outpu
 		bytes = r->obj.size;
 	send_ctl(r, out, pkt, bulk_build_status(pkt, sizeof(pkt), r->session, r->c.receiver,
 						r->slices_done, bytes, loss_permille(r)));
-	r->seq_any = false; /* loss is reported per status period */
+	loss_window_next(r);
 	r->next_status = now + r->c.status_us;
 }
 
@@ -388,6 +398,7 @@ static void maybe_nak(struct bulk_receiver *r, uint64_t now, struct bulk_output 
 	send_ctl(r, out, pkt, bulk_build_nak(pkt, sizeof(pkt), r->session, r->c.receiver,
 					     loss_permille(r), base, (uint16_t)count, miss));
 	r->n.naks_sent++;
+	loss_window_next(r);
 }
 
 static void timers(struct bulk_receiver *r, uint64_t now, struct bulk_output *out)

@@ -108,8 +108,8 @@ static const uint8_t *data_payload(struct io *io, const struct bulk_action *a, u
 }
 
 /* One datagram per control action; runs of DATA go out as UDP GSO
- * batches (one trip through the stack for up to 44 packets) unless GSO
- * is off or the kernel refused it once. */
+ * batches (one trip through the stack for gso_segments packets, at most
+ * 44 of 1472 bytes) unless GSO is off or the kernel refused it once. */
 static int flush_actions(struct io *io)
 {
 	struct mmsghdr msgs[BULK_ACTIONS_MAX];
@@ -120,7 +120,7 @@ static int flush_actions(struct io *io)
 		struct cmsghdr align;
 	} ctl[BULK_ACTIONS_MAX];
 	unsigned n = 0, v = 0, S = io->rc->engine.symbol, seg = BULK_DATA_HDR + S;
-	unsigned max_segs = 65507 / seg < 64 ? 65507 / seg : 64;
+	unsigned max_segs = 65507 / seg < io->rc->gso_segments ? 65507 / seg : io->rc->gso_segments;
 	struct msghdr *batch = NULL;
 	unsigned batch_segs = 0;
 
@@ -326,7 +326,7 @@ static int finish(struct io *io, uint64_t start)
 
 int bulk_send_run(const struct bulk_run_config *rc, struct store_object *obj)
 {
-	struct io io = { .rc = rc, .obj = obj, .fd = -1, .gso = rc->gso };
+	struct io io = { .rc = rc, .obj = obj, .fd = -1, .gso = rc->gso && rc->gso_segments > 1 };
 	uint64_t start = mono_us(), next_progress, next_table, end_at = 0;
 	int rc_ = 0;
 

@@ -532,7 +532,7 @@ void bulk_sender_tick(struct bulk_sender *s, uint64_t now, struct bulk_output *o
 			s->rate = s->rate * 7 / 10;
 			s->n.rate_decreases++;
 		} else {
-			s->rate += s->c.max_rate / 10;
+			s->rate += s->c.max_rate / 20;
 		}
 		if (s->rate > s->c.max_rate)
 			s->rate = s->c.max_rate;

@@ -54,6 +54,7 @@ static void test_session_values(void **state)
 	assert_int_equal(s->min_receivers, 1);
 	assert_int_equal(s->deadline_s, 0);
 	assert_true(s->gso);
+	assert_int_equal(s->gso_segments, 16);
 	config_free(&c);
 	assert_null(c.multicast);
 }
