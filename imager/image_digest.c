@@ -13,6 +13,7 @@
  * nothing in it.
  */
 #include "imager/image.h"
+#include "common/hex.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -44,23 +45,12 @@ void image_digests_free(struct image_digests *d)
 	free(d);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int parse_hex_digest(const char *s, size_t len, uint8_t out[IMAGE_DIGEST_LEN])
 {
 	if (len != IMAGE_DIGEST_HEX)
 		return -1;
 	for (int i = 0; i < IMAGE_DIGEST_LEN; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		int hi = hex_any(s[2 * i]), lo = hex_any(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;
@@ -122,8 +112,8 @@ static char *unescape_path(const char *s, size_t len)
 
 			if (i + 2 >= len)
 				goto bad;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = hex_any(s[i + 1]);
+			lo = hex_any(s[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				goto bad;
 			c = (unsigned char)(hi << 4 | lo);

@@ -7,6 +7,7 @@
  * costs one counter, never the start of the daemon.
  */
 #include "control/dhcp/dhcp.h"
+#include "common/hex.h"
 #include "control/dhcp/dhcp_private.h"
 
 #include <errno.h>
@@ -85,15 +86,6 @@ static bool tok_is(const struct tok *t, const char *s)
 	return t->n == strlen(s) && memcmp(t->p, s, t->n) == 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static bool parse_mac(const struct tok *t, struct dhcp_lease *e)
 {
 	if (tok_is(t, "-")) {
@@ -104,7 +96,7 @@ static bool parse_mac(const struct tok *t, struct dhcp_lease *e)
 		return false;
 	e->hlen = (uint8_t)((t->n + 1) / 3);
 	for (size_t i = 0; i < e->hlen; i++) {
-		int hi = hexval(t->p[3 * i]), lo = hexval(t->p[3 * i + 1]);
+		int hi = hex_lower(t->p[3 * i]), lo = hex_lower(t->p[3 * i + 1]);
 		if (hi < 0 || lo < 0 || (i + 1 < e->hlen && t->p[3 * i + 2] != ':'))
 			return false;
 		e->mac[i] = (uint8_t)(hi << 4 | lo);
@@ -189,7 +181,7 @@ static bool journal_parse_row(const char *line, size_t len, struct dhcp_lease *e
 	}
 	uint32_t want = 0;
 	for (size_t i = 0; i < 8; i++) {
-		int v = hexval(t[6].p[i]);
+		int v = hex_lower(t[6].p[i]);
 		if (v < 0)
 			return false;
 		want = want << 4 | (uint32_t)v;

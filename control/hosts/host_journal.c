@@ -2,6 +2,7 @@
  * so an operator can read it with cat and grep; parsed strictly, row by
  * row, so one damaged row costs that row only. */
 #include "control/hosts/hosts.h"
+#include "common/hex.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,23 +38,12 @@ bool host_state_parse(const char *s, size_t len, enum host_state *out)
 	return false;
 }
 
-static int hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool host_mac_parse(const char *s, size_t len, uint8_t mac[6])
 {
 	if (len != 17)
 		return false;
 	for (int i = 0; i < 6; i++) {
-		int hi = hexdigit(s[3 * i]), lo = hexdigit(s[3 * i + 1]);
+		int hi = hex_any(s[3 * i]), lo = hex_any(s[3 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return false;

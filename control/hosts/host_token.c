@@ -1,6 +1,7 @@
 /* Per-host tokens: HMAC-SHA256(secret, mac | expiry). A token names its own
  * expiry, so nothing is stored per token; a new secret revokes them all. */
 #include "control/hosts/hosts.h"
+#include "common/hex.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -42,15 +43,6 @@ size_t host_token_make(const uint8_t secret[HOST_SECRET_LEN], const uint8_t mac[
 	return (size_t)n;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 bool host_token_check(const uint8_t secret[HOST_SECRET_LEN], const uint8_t mac[6],
 		      const char *tok, size_t len, int64_t now)
 {
@@ -64,7 +56,7 @@ bool host_token_check(const uint8_t secret[HOST_SECRET_LEN], const uint8_t mac[6
 	if (i == 0 || i >= len || tok[i] != '-' || len - i - 1 != 2 * TOKEN_MAC_BYTES)
 		return false;
 	for (int k = 0; k < TOKEN_MAC_BYTES; k++) {
-		int hi = hexval(tok[i + 1 + 2 * k]), lo = hexval(tok[i + 2 + 2 * k]);
+		int hi = hex_lower(tok[i + 1 + 2 * k]), lo = hex_lower(tok[i + 2 + 2 * k]);
 
 		if (hi < 0 || lo < 0)
 			return false;

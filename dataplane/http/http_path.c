@@ -7,17 +7,7 @@
  * is the first of two fences, not the only one.
  */
 #include "dataplane/http/http.h"
-
-static int http_hex(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "common/hex.h"
 
 /* Judge and emit one decoded segment [s, s+n) of out in place: "" and "."
  * vanish, ".." is refused. Returns the new output length. */
@@ -77,8 +67,8 @@ enum http_error http_path_from_target(const char *target, size_t len,
 
 			if (len - i < 3)
 				return HTTP_E_PATH_BAD_ESCAPE;
-			hi = http_hex((unsigned char)target[i + 1]);
-			lo = http_hex((unsigned char)target[i + 2]);
+			hi = hex_any((unsigned char)target[i + 1]);
+			lo = hex_any((unsigned char)target[i + 2]);
 			if (hi < 0 || lo < 0)
 				return HTTP_E_PATH_BAD_ESCAPE;
 			c = (unsigned char)(hi << 4 | lo);
