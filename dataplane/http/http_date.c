@@ -2,6 +2,7 @@
  * the result does not depend on TZ or the C library, and a date from the
  * wire cannot reach a libc routine with out-of-range fields. */
 #include "dataplane/http/http.h"
+#include "common/civil.h"
 
 #include <string.h>
 
@@ -15,20 +16,7 @@ static const char http_month_names[12][4] = {
 
 #define HTTP_DATE_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t http_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
+/* The date of a day counted from 1970-01-01 (H. Hinnant's civil_from_days). */
 static void http_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
 	int64_t era;
@@ -132,7 +120,7 @@ static bool http_make_time(int year, int mon, int day, int h, int mi, int sec, i
 		return false;
 	if (mon == 2 && day == 29 && !leap)
 		return false;
-	*t = http_days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 +
+	*t = days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 +
 	     h * 3600 + mi * 60 + sec;
 	return true;
 }

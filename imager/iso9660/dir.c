@@ -5,6 +5,7 @@
  * the sector and the directory end before a field is read.
  */
 #include "imager/iso9660/iso9660_int.h"
+#include "common/civil.h"
 
 #include <string.h>
 #include <sys/stat.h>
@@ -33,19 +34,6 @@ struct dir_rec {
 	uint8_t raw[255];              /* the record, copied out of the sector */
 	size_t len;
 };
-
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
 
 static int64_t iso_time(int64_t year, unsigned mon, unsigned day, unsigned h,
 			unsigned min, unsigned s, int8_t gmtoff)
