@@ -9,6 +9,7 @@
 set -u
 pxecast=$1
 slow=${PXC_SLOW:-1}
+. "$(dirname "$0")/vmlib.sh"
 
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
 for tool in qemu-system-x86_64 ip; do
@@ -29,11 +30,7 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- serial"; tr -d '\r' < $work/serial.log | tail -30;
 	echo "--- pxecast"; cat $work/pxecast.log; exit 1; }
 
-ip netns add $ns
-ip -n $ns link set lo up
-ip -n $ns tuntap add dev tap0 mode tap
-ip -n $ns addr add 10.221.0.1/24 dev tap0
-ip -n $ns link set tap0 up
+vm_net $ns 10.221.0.1/24 1
 
 mkdir -p $work/root
 cp /usr/lib/ipxe/snponly.efi $work/root/
@@ -61,7 +58,7 @@ lease-file = $work/leases
 [subnet e2e]
 network = 10.221.0.0/24
 pool = 10.221.0.50 - 10.221.0.99
-interface = tap0
+interface = br0
 
 [boot]
 efi64 = snponly.efi
@@ -73,15 +70,9 @@ for _ in $(seq 50); do grep -q daemon.ready $work/pxecast.log 2>/dev/null && bre
 grep -q daemon.ready $work/pxecast.log || fail "pxecast did not start"
 
 limit=$((200 * slow))
-cp /usr/share/OVMF/OVMF_VARS_4M.fd $work/vars.fd
 echo "booting UEFI firmware under TCG (up to ${limit}s)"
-timeout $limit ip netns exec $ns qemu-system-x86_64 -accel tcg -m 512 \
-	-serial "file:$work/serial.log" -monitor none -display none -no-reboot \
-	-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
-	-machine q35,graphics=off \
-	-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
-	-drive if=pflash,format=raw,file=$work/vars.fd \
-	-device virtio-net-pci,netdev=n0,mac=52:54:00:e2:e0:09,romfile= -boot n &
+mapfile -t qemu < <(vm_args uefi-pxe 52:54:00:e2:e0:09 tap0 $work/serial.log $work)
+timeout $limit ip netns exec $ns qemu-system-x86_64 "${qemu[@]}" &
 qp=$!
 deadline=$((SECONDS + limit))
 while [ $SECONDS -lt $deadline ]; do
