@@ -24,6 +24,16 @@ typedef void (*row_fn)(uint8_t *dst, const uint8_t *src, uint8_t c, size_t len);
 static row_fn row_impl = gf_mul_add_row_scalar;
 
 #ifdef RS_X86
+/* c * x = c * (x & 15) ^ c * (x & 240): two 16-entry tables a byte
+ * shuffle can index with the low and the high nibble. */
+static void nibble_tables(const uint8_t *t, uint8_t lo[16], uint8_t hi[16])
+{
+	for (unsigned x = 0; x < 16; x++) {
+		lo[x] = t[x];
+		hi[x] = t[x << 4];
+	}
+}
+
 __attribute__((target("avx2"))) static void row_avx2(uint8_t *dst, const uint8_t *src,
 						     uint8_t c, size_t len)
 {
@@ -31,10 +41,7 @@ __attribute__((target("avx2"))) static void row_avx2(uint8_t *dst, const uint8_t
 	uint8_t lo[16], hi[16];
 	size_t n = 0;
 
-	for (unsigned x = 0; x < 16; x++) {
-		lo[x] = t[x];
-		hi[x] = t[x << 4];
-	}
+	nibble_tables(t, lo, hi);
 	__m256i tlo = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lo));
 	__m256i thi = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)hi));
 	__m256i mask = _mm256_set1_epi8(0x0f);
@@ -56,10 +63,7 @@ __attribute__((target("ssse3"))) static void row_ssse3(uint8_t *dst, const uint8
 	uint8_t lo[16], hi[16];
 	size_t n = 0;
 
-	for (unsigned x = 0; x < 16; x++) {
-		lo[x] = t[x];
-		hi[x] = t[x << 4];
-	}
+	nibble_tables(t, lo, hi);
 	__m128i tlo = _mm_loadu_si128((const __m128i *)lo);
 	__m128i thi = _mm_loadu_si128((const __m128i *)hi);
 	__m128i mask = _mm_set1_epi8(0x0f);
