@@ -2,17 +2,16 @@
 #include "appliance/config_private.h"
 
 #include "appliance/log.h"
+#include "common/file.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stddef.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <fcntl.h> /* AT_FDCWD */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define LINE_MAX_LEN 4096
 #define CONFIG_FILE_MAX (16u << 20)
@@ -411,29 +410,18 @@ int config_parse(const char *buf, size_t len, const char *name, struct config *c
 
 int config_load(const char *path, struct config *c, char *err, size_t errlen)
 {
-	struct stat sb;
-	char *buf;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+	size_t len = 0;
+	int e, rc;
+	char *buf = file_read_whole(AT_FDCWD, path, 0, CONFIG_FILE_MAX, &len, &e);
 
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (buf == NULL) {
+		if (e == EINVAL || e == EFBIG)
+			snprintf(err, errlen, "%s: not a regular file of at most 16 MiB", path);
+		else
+			snprintf(err, errlen, "%s: %s", path, strerror(e));
 		return -1;
 	}
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > (off_t)CONFIG_FILE_MAX) {
-		snprintf(err, errlen, "%s: not a regular file of at most 16 MiB", path);
-		close(fd);
-		return -1;
-	}
-	buf = malloc((size_t)sb.st_size + 1);
-	n = buf ? read(fd, buf, (size_t)sb.st_size) : -1;
-	close(fd);
-	if (n < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		free(buf);
-		return -1;
-	}
-	rc = config_parse(buf, (size_t)n, path, c, err, errlen);
+	rc = config_parse(buf, len, path, c, err, errlen);
 	free(buf);
 	return rc;
 }

@@ -2,6 +2,7 @@
  * so an operator can read it with cat and grep; parsed strictly, row by
  * row, so one damaged row costs that row only. */
 #include "control/hosts/hosts.h"
+#include "common/file.h"
 #include "common/hex.h"
 
 #include <errno.h>
@@ -9,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define JOURNAL_MAX_BYTES (256u << 20) /* far beyond 100k hosts x many installs */
 #define ROW_MAX 64
@@ -168,36 +167,16 @@ static void load_row(void *user, const struct host_record *r)
 int host_journal_load(const char *path, struct host_status **out, size_t *n, size_t *bad)
 {
 	struct load_ctx l = { 0 };
-	struct stat sb = { 0 };
-	char *buf;
-	ssize_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+	int err;
+	char *buf = file_read_whole(AT_FDCWD, path, 0, JOURNAL_MAX_BYTES, &len, &err);
 
 	*out = NULL;
 	*n = 0;
 	*bad = 0;
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > JOURNAL_MAX_BYTES) {
-		int err = S_ISREG(sb.st_mode) ? -EFBIG : -EINVAL;
-
-		close(fd);
-		return err;
-	}
-	buf = malloc((size_t)sb.st_size + 1);
-	if (buf == NULL) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while ((size_t)got < (size_t)sb.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)sb.st_size - (size_t)got);
-
-		if (r <= 0)
-			break;
-		got += r;
-	}
-	close(fd);
-	*bad = host_journal_parse(buf, (size_t)got, load_row, &l);
+	if (buf == NULL)
+		return err == ENOENT ? 0 : -err;
+	*bad = host_journal_parse(buf, len, load_row, &l);
 	free(buf);
 	if (l.err) {
 		free(l.v);

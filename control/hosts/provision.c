@@ -3,12 +3,13 @@
  * hosts indexed by MAC, and the state table with its journal. */
 #include "control/hosts/provision_int.h"
 
+#include "common/file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* Templates every host may be served even if no profile names them. */
@@ -58,41 +59,6 @@ const struct provision_template *provision_template(const struct provision *p, c
 	return NULL;
 }
 
-static char *read_small_file(int dirfd, const char *name, size_t *len, int *err)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	struct stat sb = { 0 };
-	char *buf = NULL;
-	size_t got = 0;
-
-	*err = 0;
-	if (fd < 0) {
-		*err = errno;
-		return NULL;
-	}
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > RENDER_MAX_TEMPLATE) {
-		*err = S_ISREG(sb.st_mode) ? EFBIG : EINVAL;
-		goto out;
-	}
-	buf = malloc((size_t)sb.st_size + 1);
-	if (buf == NULL) {
-		*err = ENOMEM;
-		goto out;
-	}
-	while (got < (size_t)sb.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)sb.st_size - got);
-
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	buf[got] = '\0';
-	*len = got;
-out:
-	close(fd);
-	return buf;
-}
-
 /* Load and compile name from the templates directory, once. */
 static int load_template(struct provision *p, int dirfd, const char *name, bool required,
 			 char *err, size_t errlen)
@@ -115,7 +81,7 @@ static int load_template(struct provision *p, int dirfd, const char *name, bool 
 		return -1;
 	}
 	t = &p->tpl[p->ntpl];
-	t->text = read_small_file(dirfd, name, &len, &e);
+	t->text = file_read_whole(dirfd, name, O_NOFOLLOW | O_NONBLOCK, RENDER_MAX_TEMPLATE, &len, &e);
 	if (t->text == NULL) {
 		if (!required && e == ENOENT)
 			return 0;
