@@ -22,12 +22,15 @@ static void when(int64_t t, char *out, size_t size)
 		strftime(out, size, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
-static const struct host_status *find(const struct host_status *v, size_t n, const uint8_t *mac)
+static int cmp_status(const void *key, const void *elem)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!memcmp(v[i].mac, mac, 6))
-			return &v[i];
-	return NULL;
+	return memcmp(key, ((const struct host_status *)elem)->mac, 6);
+}
+
+/* The journal's table is sorted by MAC (host_journal_load). */
+static struct host_status *find(struct host_status *v, size_t n, const uint8_t *mac)
+{
+	return n ? bsearch(mac, v, n, sizeof(*v), cmp_status) : NULL;
 }
 
 static void row(const uint8_t *mac, const char *hostname, const char *profile,
@@ -69,7 +72,7 @@ int provisioning_cmd_hosts(int argc, char **argv)
 	struct host_status *st = NULL;
 	size_t nst = 0, bad = 0, nh;
 	char err[CONFIG_ERR_MAX];
-	bool json = false, first = true;
+	bool json = false, first = true, *listed;
 	struct config c;
 	int o, ret;
 
@@ -94,6 +97,13 @@ int provisioning_cmd_hosts(int argc, char **argv)
 		return 1;
 	}
 	nh = c.dhcp ? c.dhcp->nhosts : 0;
+	listed = calloc(nst ? nst : 1, sizeof(*listed));
+	if (listed == NULL) {
+		fprintf(stderr, "pxecast: out of memory\n");
+		free(st);
+		config_free(&c);
+		return 1;
+	}
 	if (json)
 		printf("[");
 	else
@@ -101,19 +111,18 @@ int provisioning_cmd_hosts(int argc, char **argv)
 		       "STATE", "SINCE", "BOOTING", "INSTALLED");
 	for (size_t i = 0; i < nh; i++) {
 		const struct dhcp_host *h = &c.dhcp->hosts[i];
+		struct host_status *s = find(st, nst, h->mac);
 
-		row(h->mac, h->hostname ? h->hostname : "", h->profile ? h->profile : "",
-		    find(st, nst, h->mac), json, &first);
+		row(h->mac, h->hostname ? h->hostname : "", h->profile ? h->profile : "", s, json,
+		    &first);
+		if (s)
+			listed[s - st] = true;
 	}
 	/* machines served through default-profile, never configured */
-	for (size_t i = 0; i < nst; i++) {
-		bool known = false;
-
-		for (size_t k = 0; k < nh && !known; k++)
-			known = !memcmp(c.dhcp->hosts[k].mac, st[i].mac, 6);
-		if (!known)
+	for (size_t i = 0; i < nst; i++)
+		if (!listed[i])
 			row(st[i].mac, "", c.default_profile, &st[i], json, &first);
-	}
+	free(listed);
 	if (json)
 		printf("]\n");
 	if (bad)

@@ -120,48 +120,73 @@ size_t host_journal_format(const struct host_record *r, char *out, size_t size)
 	return n > 0 && (size_t)n < size ? (size_t)n : 0;
 }
 
+/* Rows are collected, then sorted by MAC and by their order in the file,
+ * then folded: the last row of a host wins. Linear-time scans per row
+ * would make a start with 100k hosts quadratic. */
+struct load_row {
+	struct host_record r;
+	size_t seq;
+};
+
 struct load_ctx {
-	struct host_status *v;
+	struct load_row *rows;
 	size_t n, cap;
 	int err;
 };
 
-static int cmp_mac(const void *a, const void *b)
+static int cmp_row(const void *a, const void *b)
 {
-	return memcmp(((const struct host_status *)a)->mac, ((const struct host_status *)b)->mac, 6);
+	const struct load_row *x = a, *y = b;
+	int c = memcmp(x->r.mac, y->r.mac, 6);
+
+	return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 static void load_row(void *user, const struct host_record *r)
 {
 	struct load_ctx *l = user;
-	struct host_status *h = NULL;
 
-	/* rows come in time order; hosts are few per file: a scan of the
-	 * last-touched entries would do, a sort at the end keeps it simple */
-	for (size_t i = l->n; i-- > 0;)
-		if (!memcmp(l->v[i].mac, r->mac, 6)) {
-			h = &l->v[i];
-			break;
-		}
-	if (h == NULL) {
-		if (l->n == l->cap) {
-			size_t cap = l->cap ? l->cap * 2 : 64;
-			struct host_status *v = realloc(l->v, cap * sizeof(*v));
+	if (l->err)
+		return;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct load_row *v = realloc(l->rows, cap * sizeof(*v));
 
-			if (v == NULL) {
-				l->err = -ENOMEM;
-				return;
-			}
-			l->v = v;
-			l->cap = cap;
+		if (v == NULL) {
+			l->err = -ENOMEM;
+			return;
 		}
-		h = &l->v[l->n++];
-		memset(h, 0, sizeof(*h));
-		memcpy(h->mac, r->mac, 6);
+		l->rows = v;
+		l->cap = cap;
 	}
-	h->state = r->state;
-	h->since = r->time;
-	h->entered[r->state] = r->time;
+	l->rows[l->n] = (struct load_row){ *r, l->n };
+	l->n++;
+}
+
+/* One host_status per MAC, sorted by MAC; NULL only when out of memory. */
+static struct host_status *fold(struct load_ctx *l, size_t *n)
+{
+	struct host_status *v = calloc(l->n ? l->n : 1, sizeof(*v));
+	size_t k = 0;
+
+	if (v == NULL)
+		return NULL;
+	qsort(l->rows, l->n, sizeof(*l->rows), cmp_row);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct host_record *r = &l->rows[i].r;
+		struct host_status *h;
+
+		if (k == 0 || memcmp(v[k - 1].mac, r->mac, 6)) {
+			memcpy(v[k].mac, r->mac, 6);
+			k++;
+		}
+		h = &v[k - 1];
+		h->state = r->state;
+		h->since = r->time;
+		h->entered[r->state] = r->time;
+	}
+	*n = k;
+	return v;
 }
 
 int host_journal_load(const char *path, struct host_status **out, size_t *n, size_t *bad)
@@ -178,13 +203,8 @@ int host_journal_load(const char *path, struct host_status **out, size_t *n, siz
 		return err == ENOENT ? 0 : -err;
 	*bad = host_journal_parse(buf, len, load_row, &l);
 	free(buf);
-	if (l.err) {
-		free(l.v);
-		return l.err;
-	}
-	if (l.n)
-		qsort(l.v, l.n, sizeof(*l.v), cmp_mac);
-	*out = l.v;
-	*n = l.n;
-	return 0;
+	if (!l.err && (*out = fold(&l, n)) == NULL)
+		l.err = -ENOMEM;
+	free(l.rows);
+	return l.err;
 }
