@@ -23,16 +23,8 @@ say "building"
 ninja -C build >/dev/null
 echo "built $(build/pxecast version)"
 
-ns=pxcdemo$$ work=$(mktemp -d)
-pid= qpid=
-cleanup() {
-	# (set -e: a failing kill must not end the cleanup early)
-	for p in $qpid $pid; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	ip netns del "$ns" 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
+ns=pxcdemo$$ work=$(mktemp -d) qpid=
+trap 'vm_cleanup "$ns" "$work" $qpid $vm_pxecast_pid' EXIT
 
 say "payload: a Debian kernel and a busybox initramfs that prints a marker"
 mkdir -p "$work/root"
@@ -85,10 +77,8 @@ say "pxecast.conf"
 cat "$work/pxecast.conf"
 
 say "starting pxecast in $ns"
-ip netns exec "$ns" build/pxecast serve --config "$work/pxecast.conf" 2> "$work/pxecast.log" &
-pid=$!
-for _ in $(seq 100); do grep -q daemon.ready "$work/pxecast.log" && break; sleep 0.1; done
-grep -q daemon.ready "$work/pxecast.log" || { cat "$work/pxecast.log"; echo "demo: pxecast did not start"; exit 1; }
+vm_pxecast "$ns" build/pxecast "$work/pxecast.conf" "$work/pxecast.log" ||
+	{ cat "$work/pxecast.log"; echo "demo: pxecast did not start"; exit 1; }
 cat "$work/pxecast.log"
 
 say "booting a blank UEFI VM ($mac) under QEMU; its serial console:"

@@ -11,22 +11,10 @@ pxecast=$1
 slow=${PXC_SLOW:-1}
 . "$(dirname "$0")/vmlib.sh"
 
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-for tool in qemu-system-x86_64 ip; do
-	command -v $tool >/dev/null || { echo "SKIP: $tool missing"; exit 77; }
-done
-for f in /usr/lib/ipxe/snponly.efi /usr/share/OVMF/OVMF_CODE_4M.fd; do
-	[ -f $f ] || { echo "SKIP: $f missing (ipxe, ovmf)"; exit 77; }
-done
+vm_need qemu-system-x86_64 ip /usr/lib/ipxe/snponly.efi /usr/share/OVMF/OVMF_CODE_4M.fd
 
-ns=pxcmc$$ work=$(mktemp -d) qp= pp=
-cleanup() {
-	for p in $qp $pp; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	ip netns del $ns 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
+ns=pxcmc$$ work=$(mktemp -d) qp=
+trap 'vm_cleanup $ns "$work" $qp $vm_pxecast_pid' EXIT
 fail() { echo "FAIL: $*"; echo "--- serial"; tr -d '\r' < $work/serial.log | tail -30;
 	echo "--- pxecast"; cat $work/pxecast.log; exit 1; }
 
@@ -64,10 +52,7 @@ interface = br0
 efi64 = snponly.efi
 ipxe = tftp://10.221.0.1/hello.ipxe
 CONF
-ip netns exec $ns "$pxecast" serve --config $work/pxecast.conf 2> $work/pxecast.log &
-pp=$!
-for _ in $(seq 50); do grep -q daemon.ready $work/pxecast.log 2>/dev/null && break; sleep 0.1; done
-grep -q daemon.ready $work/pxecast.log || fail "pxecast did not start"
+vm_pxecast $ns "$pxecast" $work/pxecast.conf $work/pxecast.log 50 || fail "pxecast did not start"
 
 limit=$((200 * slow))
 echo "booting UEFI firmware under TCG (up to ${limit}s)"

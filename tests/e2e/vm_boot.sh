@@ -20,23 +20,11 @@ slow=${PXC_SLOW:-1}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/vmlib.sh"
 
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-for tool in qemu-system-x86_64 ip curl apt-get dpkg-deb; do
-	command -v $tool >/dev/null || { echo "SKIP: $tool missing"; exit 77; }
-done
-for f in /usr/lib/ipxe/snponly.efi /usr/lib/ipxe/ipxe.efi /usr/share/OVMF/OVMF_CODE_4M.fd \
-	 /usr/lib/ipxe/qemu/efi-e1000.rom; do
-	[ -f $f ] || { echo "SKIP: $f missing (ipxe, ovmf, ipxe-qemu)"; exit 77; }
-done
+vm_need qemu-system-x86_64 ip curl apt-get dpkg-deb /usr/lib/ipxe/snponly.efi \
+	/usr/lib/ipxe/ipxe.efi /usr/share/OVMF/OVMF_CODE_4M.fd /usr/lib/ipxe/qemu/efi-e1000.rom
 
-ns=pxcvm$$ work=$(mktemp -d) pp= qpids=()
-cleanup() {
-	for p in "${qpids[@]}" $pp; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	ip netns del $ns 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
+ns=pxcvm$$ work=$(mktemp -d) qpids=()
+trap 'vm_cleanup $ns "$work" "${qpids[@]}" $vm_pxecast_pid' EXIT
 fails=0
 ok() { echo "ok    $*"; }
 bad() { echo "FAIL  $*"; fails=$((fails + 1)); }
@@ -93,10 +81,8 @@ initrd = initrd.img
 append = console=ttyS0 panic=-1 quiet no_timer_check inst.ks=\${ks_url}
 install-template = alma9.ks
 CONF
-ip netns exec $ns "$pxecast" serve --config $work/pxecast.conf 2> $work/pxecast.log &
-pp=$!
-for _ in $(seq 100); do grep -q daemon.ready $work/pxecast.log 2>/dev/null && break; sleep 0.1; done
-grep -q daemon.ready $work/pxecast.log || { cat $work/pxecast.log; echo "FAIL: pxecast did not start"; exit 1; }
+vm_pxecast $ns "$pxecast" $work/pxecast.conf $work/pxecast.log ||
+	{ cat $work/pxecast.log; echo "FAIL: pxecast did not start"; exit 1; }
 
 kinds=(bios uefi-pxe uefi-http bios)
 macs=(52:54:00:e2:e1:01 52:54:00:e2:e1:02 52:54:00:e2:e1:03 52:54:00:e2:e1:04)

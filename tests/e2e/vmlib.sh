@@ -1,6 +1,8 @@
 # Shared by the e2e tests and the demo: a network namespace with a bridge
 # and tap devices for VMs, and the QEMU arguments of each firmware path.
-# Sourced; defines functions only.
+# Sourced; defines functions, and vm_pxecast_pid (empty until vm_pxecast).
+
+vm_pxecast_pid=
 
 # vm_net NS ADDR/PREFIX NTAPS: namespace NS with bridge br0 holding ADDR and
 # taps tap0..tap(NTAPS-1) on it. The caller deletes NS.
@@ -43,4 +45,42 @@ vm_args() {
 	*) echo "vm_args: unknown kind $kind" >&2; return 1 ;;
 	esac
 	return 0
+}
+
+# vm_need NAME...: exit 77 (skipped) unless run as root and every command,
+# or file for a NAME starting with '/', exists.
+vm_need() {
+	local x
+	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
+	for x; do
+		case $x in
+		/*) [ -f "$x" ] || { echo "SKIP: $x missing (ipxe, ovmf, ipxe-qemu)"; exit 77; } ;;
+		*) command -v "$x" >/dev/null || { echo "SKIP: $x missing"; exit 77; } ;;
+		esac
+	done
+}
+
+# vm_pxecast NS PXECAST CONF LOG [TENTHS]: start pxecast in NS (its pid in
+# vm_pxecast_pid) and wait up to TENTHS tenths of a second (default 100)
+# for it to be ready; returns 1 if it is not.
+vm_pxecast() {
+	local i
+	ip netns exec "$1" "$2" serve --config "$3" 2>"$4" &
+	vm_pxecast_pid=$!
+	for ((i = 0; i < ${5:-100}; i++)); do
+		grep -q daemon.ready "$4" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# vm_cleanup NS WORK PID...: stop the processes, delete the namespace and
+# the work directory. Never fails (callers may run under set -e).
+vm_cleanup() {
+	local ns=$1 work=$2 p
+	shift 2
+	for p; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	ip netns del "$ns" 2>/dev/null || true
+	rm -rf "$work"
 }
