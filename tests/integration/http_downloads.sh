@@ -15,11 +15,7 @@ mkfile "$WORK/root/EFI/BOOT/BOOTX64.EFI" 700K
 mkfile "$WORK/root/boot/small.cfg" 10K
 mkfile "$WORK/root/boot/edge.bin" 16385
 ln -s /etc "$WORK/root/escape"
-TLS=
-if command -v openssl >/dev/null; then
-	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/key.pem" -out "$WORK/cert.pem" \
-		-days 2 -subj /CN=pxecast-test >/dev/null 2>&1 && TLS=1
-fi
+test_cert
 # No [http] root: it defaults to the [tftp] one.
 base_config "$WORK/pxecast.conf"
 {

@@ -17,9 +17,7 @@ M2=52:54:00:aa:00:02 # debian12
 M3=52:54:00:aa:00:03 # ubuntu2404
 M4=52:54:00:aa:00:04 # fcos
 M9=52:54:00:aa:00:09 # not configured
-TLS=
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/key.pem" -out "$WORK/cert.pem" \
-	-days 2 -subj /CN=pxecast-test >/dev/null 2>&1 && TLS=1
+test_cert
 base_config "$WORK/pxecast.conf"
 cat >>"$WORK/pxecast.conf" <<CONF
 [http]

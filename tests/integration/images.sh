@@ -77,11 +77,7 @@ rm -f "$J/images/vmlinuz-link"
 xorriso -as mkisofs -quiet --norock -J -o "$WORK/joliet.iso" "$J" 2>>"$WORK/xorriso.log" || bad "xorriso joliet"
 xorriso -as mkisofs -quiet --norock -o "$WORK/plain.iso" "$J" 2>>"$WORK/xorriso.log" || bad "xorriso plain"
 
-TLS=
-if command -v openssl >/dev/null; then
-	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/key.pem" -out "$WORK/cert.pem" \
-		-days 2 -subj /CN=pxecast-test >/dev/null 2>&1 && TLS=1
-fi
+test_cert
 
 base_config "$WORK/pxecast.conf"
 {

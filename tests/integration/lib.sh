@@ -299,6 +299,16 @@ wait_until() {
 	done
 }
 
+# test_cert: a self-signed certificate in $WORK/cert.pem and key in
+# $WORK/key.pem for HTTPS; TLS=1 when made, empty without openssl.
+test_cert() {
+	TLS=
+	command -v openssl >/dev/null || return 0
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/key.pem" -out "$WORK/cert.pem" \
+		-days 2 -subj /CN=pxecast-test >/dev/null 2>&1 && TLS=1
+	return 0
+}
+
 # base_config FILE [extra [tftp] lines...]: a config for this test.
 base_config() {
 	local f=$1
