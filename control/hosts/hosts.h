@@ -176,9 +176,4 @@ void provision_counters(const struct provision *p, struct provision_counters *ou
  * (Prometheus counters never go back). */
 void provision_carry_counters(struct provision *to, const struct provision *from);
 
-/* Render template `name` for host mac with the built-ins of rq (tests and
- * `pxecast render`). Same reply contract. */
-void provision_render(struct provision *p, const uint8_t mac[6], const char *name,
-		      const struct provision_request *rq, struct provision_reply *out);
-
 #endif

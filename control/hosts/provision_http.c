@@ -79,8 +79,11 @@ static const char *type_of(const char *name)
 	return "text/plain; charset=utf-8";
 }
 
-void provision_render(struct provision *p, const uint8_t mac[6], const char *name,
-		      const struct provision_request *rq, struct provision_reply *out)
+/* Render for host mac the template its key names ("install-template"),
+ * or dflt when neither the host nor its profile has the key. */
+static void render_for(struct provision *p, const uint8_t mac[6], const char *key,
+		       const char *dflt, const struct provision_request *rq,
+		       struct provision_reply *out)
 {
 	struct provision_view *v = malloc(sizeof(*v));
 	const struct provision_template *t;
@@ -88,12 +91,16 @@ void provision_render(struct provision *p, const uint8_t mac[6], const char *nam
 	struct render_buf b;
 	enum render_error err;
 	unsigned line = 0;
+	const char *name;
 
 	if (v == NULL) {
 		reply_text(out, 503, "text/plain", "out of memory\n");
 		return;
 	}
 	provision_view_init(v, p, mac, rq);
+	name = provision_view_key(v, key);
+	if (name == NULL)
+		name = dflt;
 	t = provision_template(p, name);
 	if (t == NULL) {
 		free(v);
@@ -143,21 +150,6 @@ static bool token_ok(struct provision *p, const uint8_t mac[6], const struct pro
 		return true;
 	p->c.token_refused++;
 	return false;
-}
-
-/* Which template a host uses for key, or the default file name. */
-static const char *template_for(struct provision *p, const uint8_t mac[6], const char *key,
-				const char *dflt, const struct provision_request *rq)
-{
-	struct provision_view *v = malloc(sizeof(*v));
-	const char *name = NULL;
-
-	if (v == NULL)
-		return dflt;
-	provision_view_init(v, p, mac, rq);
-	name = provision_view_key(v, key);
-	free(v);
-	return name ? name : dflt;
 }
 
 /* The names PXELINUX and GRUB look for beside themselves, in whatever
@@ -314,8 +306,7 @@ void provision_handle(struct provision *p, const struct provision_request *rq,
 	    host_mac_parse(path + 5, 17, mac)) {
 		if (!host_known(p, mac))
 			goto unknown;
-		provision_render(p, mac, template_for(p, mac, "script-template", "boot.ipxe", rq),
-				 rq, out);
+		render_for(p, mac, "script-template", "boot.ipxe", rq, out);
 		/* FOG-like: fetching the boot script is the start of an install */
 		if (out->status == 200 && provision_set_state(p, mac, HOST_STATE_BOOTING, rq->now))
 			p->c.render_errors++;
@@ -341,9 +332,7 @@ void provision_handle(struct provision *p, const struct provision_request *rq,
 			return;
 		}
 		if (sublen == 0 || (sublen == 9 && !memcmp(sub, "user-data", 9)))
-			provision_render(p, mac,
-					 template_for(p, mac, "install-template", NULL, rq), rq,
-					 out);
+			render_for(p, mac, "install-template", NULL, rq, out);
 		else if (sublen == 9 && !memcmp(sub, "meta-data", 9))
 			reply_text(out, 200, "text/yaml", "instance-id: %.17s\n", path + 3);
 		else if (sublen == 11 && !memcmp(sub, "vendor-data", 11))
@@ -357,16 +346,13 @@ void provision_handle(struct provision *p, const struct provision_request *rq,
 	    mac_suffix(path, len, "grub.cfg-01-", mac)) {
 		if (!host_known(p, mac))
 			goto unknown;
-		provision_render(p, mac, template_for(p, mac, "grub-template", "grub.cfg", rq), rq,
-				 out);
+		render_for(p, mac, "grub-template", "grub.cfg", rq, out);
 		return;
 	}
 	if (mac_suffix(path, len, "pxelinux.cfg/01-", mac)) {
 		if (!host_known(p, mac))
 			goto unknown;
-		provision_render(p, mac,
-				 template_for(p, mac, "pxelinux-template", "pxelinux.cfg", rq), rq,
-				 out);
+		render_for(p, mac, "pxelinux-template", "pxelinux.cfg", rq, out);
 		return;
 	}
 	return;
