@@ -498,7 +498,9 @@ static const char *set_host(struct config *c, const char *key, const char *v)
 	}
 	const char *why = set_var(d, &d->host_vars[d->nhosts - 1], key, v);
 
-	return strcmp(why ? why : "", "unknown key") ? why : set_boot_key(d, &h->boot, key, v);
+	if (why == NULL || strcmp(why, "unknown key"))
+		return why;
+	return set_boot_key(d, &h->boot, key, v);
 }
 
 static const char *open_profile(struct config *c, const char *arg)
