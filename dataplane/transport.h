@@ -67,6 +67,10 @@ enum transport_io_kind {
 	TRANSPORT_IO_SEND,    /* fd, buf, len, msg_flags (MSG_MORE...) */
 	TRANSPORT_IO_SPLICE,  /* fd -> fd_out, off_in (-1: none), len */
 	TRANSPORT_IO_READ,    /* fd at off_in into buf, len */
+	/* pipe fd -> non-blocking socket fd_out, at most len bytes, moved in
+	 * the loop's own thread once fd_out is writable: the result may be
+	 * short (what the socket took), never -EAGAIN. */
+	TRANSPORT_IO_SPLICE_OUT,
 };
 
 struct transport_io {
@@ -84,6 +88,7 @@ struct transport_io {
 	socklen_t *addrlen;
 	transport_done_fn done;
 	void *arg;
+	struct transport_io *next_ready; /* the backend's own */
 };
 
 /* Delivery details a plain udp_send cannot express (DHCP replies). */

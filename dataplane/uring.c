@@ -12,6 +12,7 @@
 #include <liburing.h>
 #include <net/if.h>
 #include <net/if_arp.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdbool.h>
@@ -33,6 +34,7 @@
 #define RECV_BUF_SIZE (RECV_PAYLOAD + 256)
 #define UD_CANCEL 2ull             /* user_data of cancel SQEs */
 #define UD_IO 4ull                 /* tag on a struct transport_io pointer */
+#define UD_POLL 2ull               /* with UD_IO: SPLICE_OUT's socket is writable */
 
 struct uring_sock {
 	int fd;
@@ -66,6 +68,8 @@ struct uring_transport {
 	struct uring_sock *socks;
 	unsigned nsocks, cap;
 	struct send_op *free_ops;
+	struct transport_io *ready;    /* SPLICE_OUTs to try at the next turn */
+	struct transport_io **ready_tail;
 	bool gso;                      /* cleared if the kernel refuses UDP_SEGMENT */
 };
 
@@ -304,6 +308,43 @@ static int uring_udp_send(struct transport *t, int sock, const struct net_addr *
 	return send_queue(u, sock, op, done, arg);
 }
 
+/* SPLICE_OUT runs here rather than in io_uring's workers: splice is always
+ * handed to a worker, which then sleeps until the socket takes the whole
+ * chunk, a thread per busy connection. The socket is non-blocking, so the
+ * call only moves what fits; when nothing fits, a poll waits for room. */
+static void splice_out_try(struct uring_transport *u, struct transport_io *io)
+{
+	ssize_t n = splice(io->fd, NULL, io->fd_out, NULL, io->len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	struct io_uring_sqe *sqe;
+
+	if (n < 0 && errno == EAGAIN) {
+		sqe = get_sqe(u);
+		if (sqe) {
+			io_uring_prep_poll_add(sqe, io->fd_out, POLLOUT);
+			io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)io | UD_IO | UD_POLL);
+			return;
+		}
+		errno = EBUSY;
+	}
+	io->done(io->arg, n < 0 ? -errno : (int)n);
+}
+
+/* Tries what was queued before this turn; what those completions queue
+ * waits for the next turn, so a caller is never re-entered. */
+static void run_ready(struct uring_transport *u)
+{
+	struct transport_io *io = u->ready;
+
+	u->ready = NULL;
+	u->ready_tail = &u->ready;
+	while (io) {
+		struct transport_io *next = io->next_ready;
+
+		splice_out_try(u, io);
+		io = next;
+	}
+}
+
 static int uring_io_submit(struct transport *t, struct transport_io *io)
 {
 	struct uring_transport *u = (struct uring_transport *)t;
@@ -311,6 +352,12 @@ static int uring_io_submit(struct transport *t, struct transport_io *io)
 
 	if ((uintptr_t)io & 7u)
 		return -EINVAL;
+	if (io->kind == TRANSPORT_IO_SPLICE_OUT) {
+		io->next_ready = NULL;
+		*u->ready_tail = io;
+		u->ready_tail = &io->next_ready;
+		return 0;
+	}
 	sqe = get_sqe(u);
 	if (!sqe)
 		return -EBUSY;
@@ -457,7 +504,8 @@ static int uring_run_once(struct transport *t, uint64_t deadline_us)
 	unsigned head, n = 0;
 	int ret;
 
-	if (deadline_us > now) {
+	run_ready(u);
+	if (deadline_us > now && !u->ready) {
 		uint64_t wait = deadline_us - now;
 
 		ts.tv_sec = (long long)(wait / 1000000u);
@@ -477,7 +525,10 @@ static int uring_run_once(struct transport *t, uint64_t deadline_us)
 		} else if (ud & UD_IO) {
 			struct transport_io *io = (struct transport_io *)(uintptr_t)(ud & ~7ull);
 
-			io->done(io->arg, cqe->res);
+			if ((ud & UD_POLL) && cqe->res > 0)
+				splice_out_try(u, io);
+			else
+				io->done(io->arg, cqe->res);
 		} else {
 			struct send_op *op = (struct send_op *)(uintptr_t)ud;
 
@@ -553,6 +604,7 @@ struct transport *transport_uring_create(unsigned queue_depth)
 	if (!u)
 		return NULL;
 	u->base.ops = &uring_ops;
+	u->ready_tail = &u->ready;
 	u->gso = true;
 	p.cq_entries = queue_depth * 4;
 	p.flags |= IORING_SETUP_CQSIZE;

@@ -1,11 +1,12 @@
 /* How a response leaves.
  *
- * Plain HTTP: the head is one send (MSG_MORE when a body follows), linked
- * to splice(file -> pipe) and splice(pipe -> socket): the body's pages go
+ * Plain HTTP: the head is one send (MSG_MORE when a body follows); the body
+ * goes splice(file -> pipe), then splice(pipe -> socket), so its pages go
  * from the page cache to the socket by reference, never through user
- * space. A short step breaks the link (the kernel cancels the rest); the
- * next step is then decided from the counters once every operation of the
- * chain has completed, so any split of the work ends in the same bytes.
+ * space. The first runs in io_uring's workers (it may read the disk), the
+ * second in the loop (see TRANSPORT_IO_SPLICE_OUT). The next step is
+ * decided from the counters once every operation in flight has completed,
+ * so any split of the work ends in the same bytes.
  *
  * Bodies of at most HTTP_SMALL_BODY bytes are read (through the ring)
  * behind the head and leave with it in one send; see http_server_int.h.
@@ -105,7 +106,8 @@ static int pipe_ready(struct http_conn *c)
 
 	if (c->pipe[0] >= 0)
 		return 0;
-	/* Blocking ends: io_uring runs splice in its workers, which wait. */
+	/* Blocking ends: the workers' splice(file -> pipe) may wait for room;
+	 * the loop's splice(pipe -> socket) passes SPLICE_F_NONBLOCK. */
 	if (pipe2(c->pipe, O_CLOEXEC) < 0) {
 		c->pipe[0] = c->pipe[1] = -1;
 		return -1;
@@ -116,21 +118,17 @@ static int pipe_ready(struct http_conn *c)
 	return 0;
 }
 
-/* splice(file -> pipe) linked to splice(pipe -> socket) of the same size:
- * a chunk never exceeds the pipe, so the first never waits for the second. */
-static void submit_splice_pair(struct http_conn *c)
+/* splice(file -> pipe) of at most a pipeful: the page cache may have to
+ * read from disk, so this one runs in io_uring's workers. */
+static void submit_splice_in(struct http_conn *c)
 {
 	uint32_t n = c->to_pipe < c->pipe_cap ? (uint32_t)c->to_pipe : c->pipe_cap;
 	int64_t off = http_image_offset(c->img, c->file_off, &n);
 
 	c->splice_in = (struct transport_io){ .kind = TRANSPORT_IO_SPLICE, .fd = c->file_fd,
 					      .fd_out = c->pipe[1], .off_in = off,
-					      .len = n, .link = 1, .done = on_splice_in, .arg = c };
-	c->splice_out = (struct transport_io){ .kind = TRANSPORT_IO_SPLICE, .fd = c->pipe[0],
-					       .fd_out = c->fd, .off_in = -1, .len = n,
-					       .done = on_splice_out, .arg = c };
-	if (submit(c, &c->splice_in) == 0)
-		submit(c, &c->splice_out);
+					      .len = n, .done = on_splice_in, .arg = c };
+	submit(c, &c->splice_in);
 }
 
 static void send_plain(struct http_conn *c)
@@ -143,22 +141,23 @@ static void send_plain(struct http_conn *c)
 	if (c->head_sent < c->head_len) {
 		bool body = c->to_pipe > 0;
 
+		/* The first pipeful is read while the head goes out. */
 		c->tx_io = (struct transport_io){ .kind = TRANSPORT_IO_SEND, .fd = c->fd,
 						  .buf = c->out + c->head_sent,
 						  .len = (uint32_t)(c->head_len - c->head_sent),
 						  .msg_flags = body ? MSG_MORE : 0,
-						  .link = body && c->in_pipe == 0,
 						  .done = on_send, .arg = c };
-		if (submit(c, &c->tx_io) == 0 && c->tx_io.link)
-			submit_splice_pair(c);
+		if (submit(c, &c->tx_io) == 0 && body && c->in_pipe == 0)
+			submit_splice_in(c);
 	} else if (c->in_pipe) {
-		c->splice_out = (struct transport_io){ .kind = TRANSPORT_IO_SPLICE,
+		c->splice_out = (struct transport_io){ .kind = TRANSPORT_IO_SPLICE_OUT,
 						       .fd = c->pipe[0], .fd_out = c->fd,
-						       .off_in = -1, .len = (uint32_t)c->in_pipe,
+						       .len = c->in_pipe < c->pipe_cap ?
+							      (uint32_t)c->in_pipe : c->pipe_cap,
 						       .done = on_splice_out, .arg = c };
 		submit(c, &c->splice_out);
 	} else if (c->to_pipe) {
-		submit_splice_pair(c);
+		submit_splice_in(c);
 	} else {
 		http_conn_response_done(c);
 	}

@@ -373,10 +373,8 @@ static void conn_start(struct http_listener *l, int fd)
 	}
 	http_parser_init(&c->parser);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	/* Blocking: the ring polls the socket for recv and send anyway, and a
-	 * splice (run by io_uring's workers) must wait for room in the socket
-	 * instead of spinning on EAGAIN. */
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	/* Accepted non-blocking: the ring polls the socket for recv and send
+	 * anyway, and the loop's splice into it must never wait. */
 	if (l->tls && !(c->ssl = http_tls_conn_new(srv->tls_ctx))) {
 		free(c->tls_buf);
 		free(c);
