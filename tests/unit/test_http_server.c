@@ -256,6 +256,51 @@ static void test_big_file_spliced(void **state)
 	free(out);
 }
 
+/* A reader that stops leaves its body waiting for room in its socket, in
+ * the loop and without blocking it: another client is answered meanwhile,
+ * and the stalled one still gets every byte once it reads again. The file
+ * is larger than the most a send buffer grows to (tcp_wmem's 4 MiB), so
+ * the server does have to wait. */
+#define HUGE_SIZE (16u << 20)
+static void test_stalled_reader_holds_no_one_up(void **state)
+{
+	struct fixture *f = *state;
+	static const char big_req[] = "GET /huge.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	static const char small_req[] = "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	uint8_t *huge = malloc(HUGE_SIZE);
+	char *out = malloc(HUGE_SIZE + 4096), *body, small[4096];
+	int stalled, other;
+	size_t n;
+
+	SKIP_WITHOUT_URING(f);
+	for (size_t i = 0; i < HUGE_SIZE; i++)
+		huge[i] = (uint8_t)(i * 40503u >> 7);
+	write_file(f->root, "huge.bin", huge, HUGE_SIZE);
+	stalled = client(f);
+	send_all(stalled, big_req, sizeof(big_req) - 1);
+	for (int i = 0; i < 20; i++)
+		pump(f, 2000);
+
+	other = client(f);
+	send_all(other, small_req, sizeof(small_req) - 1);
+	n = read_all(f, other, small, sizeof(small) - 1);
+	small[n] = '\0';
+	assert_true(strncmp(small, "HTTP/1.1 200 OK\r\n", 17) == 0);
+	assert_true(n > 6 && memcmp(small + n - 6, "hello\n", 6) == 0);
+	close(other);
+
+	n = read_all(f, stalled, out, HUGE_SIZE + 4095);
+	out[n] = '\0';
+	body = strstr(out, "\r\n\r\n");
+	assert_non_null(body);
+	body += 4;
+	assert_int_equal(n - (size_t)(body - out), HUGE_SIZE);
+	assert_memory_equal(body, huge, HUGE_SIZE);
+	close(stalled);
+	free(out);
+	free(huge);
+}
+
 static void test_header_timeout(void **state)
 {
 	struct fixture *f = *state;
@@ -372,6 +417,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_byte_at_a_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipelined_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_file_spliced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stalled_reader_holds_no_one_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_header_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_body_split, setup, teardown),
