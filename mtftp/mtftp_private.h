@@ -35,6 +35,7 @@ struct mtftp_xfer {
 	bool probing;           /* the master holds blocks ahead: one at a time */
 	bool progressed;        /* its ACK advanced since its first one */
 	bool deaf;              /* it misses the group: blocks go to it by unicast too */
+	bool greet_echo;        /* PXE: block 1 went to it twice, one duplicate ACK is due */
 	unsigned dup_acks;
 	uint64_t resent_at;     /* `acked` when duplicate ACKs last resent */
 	uint32_t rto_ms;

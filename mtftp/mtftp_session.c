@@ -15,9 +15,26 @@
  *
  * A master that hears nothing on the group (its first duplicate ACK or
  * our first timeout comes before any progress) gets every block by
- * unicast as well for the rest of its turn: iPXE's tftm:// leaves the
- * padding of its multicast socket address uninitialised, so its UDP
- * demultiplexer may never match the group, and it would never progress.
+ * unicast as well for the rest of its turn. A PXE master is greeted with
+ * block 1 twice (unicast and group) and iPXE ACKs every copy it gets, so
+ * one duplicate of its first ACK is the group's echo, proof that it hears
+ * the group, not that it is deaf.
+ *
+ * Debian 12's iPXE (1.0.0+git-20190125.36a4c85) is deaf over tftm://
+ * (RFC 2090) but not over mtftp:// (PXE MTFTP), on the same NIC, bridge
+ * and group traffic (tests/e2e/mtftp_ipxe.sh shows both). The difference
+ * is in iPXE, src/net/udp/tftp.c, tftp_process_multicast(): its local
+ * `union { struct sockaddr sa; struct sockaddr_in sin; } socket` is never
+ * zeroed; only sin_family, sin_addr and sin_port are set before
+ * tftp_reopen_mc() -> xfer_open_socket() -> udp_open_common() copies all
+ * of it into udp->local. src/net/udp.c, udp_demux() matches a datagram to
+ * a connection by memcmp() of the whole sockaddr_tcpip pad (sin_addr and
+ * the padding after it) against the destination ipv4_rx() builds from a
+ * memset() zero, or against an all-zero pad: stack garbage in the padding
+ * matches neither, so every group datagram is dropped as "No UDP
+ * connection listening". mtftp:// binds tftp_mtftp_socket, a static
+ * (zeroed) sockaddr_in, and hears the group. So tftm:// clients keep the
+ * unicast copies; mtftp:// (pxe-file in [mtftp]) is the multicast path.
  * Such a client is deaf as a listener too: mtftp_line.c keeps it alive.
  * Who is master next, who waits and who is dropped is mtftp_line.c's.
  */
@@ -119,6 +136,7 @@ static void greet_master(struct mtftp_xfer *x, struct mtftp_output *out)
 	if (x->p.mode == MTFTP_MODE_PXE) {
 		out_block(x, out, &m->addr, 1);
 		out_block(x, out, &x->p.group, 1);
+		x->greet_echo = true;
 	} else {
 		uint8_t pkt[TFTP_OACK_MAX];
 		size_t n = mtftp_build_oack(pkt, sizeof(pkt), m->oack, m->oack_len, &x->p.group,
@@ -137,6 +155,7 @@ void mtftp_start_master(struct mtftp_xfer *x, uint64_t now, bool promoted,
 	x->probing = false;
 	x->progressed = false;
 	x->deaf = false;
+	x->greet_echo = false;
 	if (x->p.mode == MTFTP_MODE_RFC2090)
 		x->next = 1; /* nothing sent to this master yet */
 	x->dup_acks = 0;
@@ -280,6 +299,8 @@ static void master_ack(struct mtftp_xfer *x, uint64_t now, uint64_t k, struct mt
 		x->dup_acks = 0;
 		if (first || x->next <= k)
 			x->next = k + 1;
+	} else if (k == x->acked && x->greet_echo && !x->progressed) {
+		x->greet_echo = false; /* block 1's second copy: it hears the group */
 	} else if (x->next > k + 1 && !x->progressed && !x->deaf) {
 		master_deaf(x);
 	} else if (x->next > k + 1 &&

@@ -496,6 +496,42 @@ static void test_pxe_open(void **state)
 	mtftp_xfer_free(x);
 }
 
+static void test_pxe_master_hears_block_1_twice(void **state)
+{
+	/* iPXE ACKs every DATA it gets: block 1's unicast copy and its group
+	 * copy bring two ACK 1. The second is no sign of deafness; a third
+	 * (its timer: nothing came from the group) is. */
+	struct mtftp_params p = params(MTFTP_MODE_PXE, 512, 4, 512 * 12);
+	struct mtftp_xfer *x = mtftp_xfer_new(&p, &timing);
+	struct net_addr a = client(0);
+	struct mtftp_output out;
+
+	(void)state;
+	assert_true(mtftp_xfer_open(x, 0, &a, &out));
+	input(x, 1, 0, TFTP_ACK, 1, &out);
+	expect_data(&out, 2, 4);
+	input(x, 2, 0, TFTP_ACK, 1, &out); /* the group's copy of block 1 */
+	assert_int_equal(out.n, 0);
+	input(x, 3, 0, TFTP_ACK, 5, &out); /* blocks 2-5 came from the group */
+	expect_data(&out, 6, 4);
+	assert_int_equal(mtftp_xfer_stats(x)->deaf_masters, 0);
+	input(x, 4, 0, TFTP_ACK, 13, &out);
+	assert_true(mtftp_xfer_finished(x));
+	mtftp_xfer_free(x);
+
+	/* The same greeting to a master that hears only unicast. */
+	x = mtftp_xfer_new(&p, &timing);
+	assert_true(mtftp_xfer_open(x, 0, &a, &out));
+	input(x, 1, 0, TFTP_ACK, 1, &out);
+	expect_data(&out, 2, 4);
+	input(x, 2, 0, TFTP_ACK, 1, &out);
+	assert_int_equal(out.n, 0);
+	input(x, 300000, 0, TFTP_ACK, 1, &out); /* its timer: blocks 2-5 never came */
+	expect_data_deaf(&out, 2, 4, 0);
+	assert_int_equal(mtftp_xfer_stats(x)->deaf_masters, 1);
+	mtftp_xfer_free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -511,6 +547,7 @@ int main(void)
 		cmocka_unit_test(test_listener_keepalive),
 		cmocka_unit_test(test_refuses_what_it_cannot_do),
 		cmocka_unit_test(test_pxe_open),
+		cmocka_unit_test(test_pxe_master_hears_block_1_twice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
