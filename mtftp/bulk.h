@@ -10,7 +10,7 @@
  *   'P' 'B' version(1) type(1) session(4)
  * DATA     tag(4) slice(4) esi(2) burst(1) flags(1) seq(4) payload[symbol]
  * ANNOUNCE tag(4) size(8) sha256(32) symbol(2) k(1) state(1) nslices(4)
- *          rate_kbps(4) front(4) members(2) pad(2)
+ *          rate_kbps(4) front(4) members(2) interleave(2)
  * HELLO    receiver(4) tag(4)                     receiver -> sender, repeated
  * WELCOME  receiver(4)                            until WELCOME
  * NAK      receiver(4) loss_permille(2) base(4) count(2) missing[count](1 each)
@@ -38,6 +38,10 @@
 #define BULK_SYMBOL_MAX 8192
 #define BULK_SYMBOL_DEFAULT 1448 /* 24 + 1448 + 28 = 1500 */
 #define BULK_K_DEFAULT 64
+/* The first pass sends symbol i of `interleave` slices before symbol i+1 of
+ * any, so a run of lost packets costs each slice one symbol or so. */
+#define BULK_INTERLEAVE_DEFAULT 32
+#define BULK_INTERLEAVE_MAX 256
 
 enum bulk_type {
 	BULK_DATA = 1,
@@ -89,8 +93,9 @@ struct bulk_announce {
 	uint8_t state;
 	uint32_t nslices;
 	uint32_t rate_kbps;
-	uint32_t front;
+	uint32_t front;      /* slices below were sent in full (first pass) */
 	uint16_t members;
+	uint16_t interleave; /* slices sent together in the first pass, >= 1 */
 };
 
 struct bulk_packet {
@@ -189,6 +194,7 @@ struct bulk_sender_config {
 	uint16_t symbol;             /* payload bytes per symbol */
 	uint8_t k;                   /* source symbols per slice */
 	uint8_t proactive;           /* repair symbols sent with each slice */
+	uint16_t interleave;         /* slices sent together in the first pass */
 	uint64_t max_rate;           /* bytes per second on the wire */
 	uint64_t min_rate;
 	unsigned min_receivers;
@@ -259,7 +265,7 @@ struct bulk_receiver_config {
 	uint64_t nak_holdoff_us;    /* after a NAK or an adequate repair */
 	uint64_t status_us;
 	uint64_t idle_timeout_us;   /* sender silent this long: fetch (or fail) */
-	size_t max_buffer;          /* bytes of partial slices held */
+	size_t max_buffer;          /* bytes of partial slices held; must fit a stripe */
 	unsigned done_retries;
 };
 
@@ -278,7 +284,7 @@ enum bulk_receiver_state {
 struct bulk_receiver_counters {
 	uint64_t packets, data, duplicates, useless, bad_packets, truncated, other_session;
 	uint64_t naks_sent, nak_suppressed, hellos_sent, slices_decoded, buffer_full;
-	uint64_t bytes_written;
+	uint64_t bytes_written, buffer_peak; /* bytes of partial slices held, at most */
 };
 
 struct bulk_receiver;

@@ -67,7 +67,11 @@ static enum bulk_parse_status parse_announce(const uint8_t *p, struct bulk_annou
 	a->rate_kbps = rd32(p + 52);
 	a->front = rd32(p + 56);
 	a->members = rd16(p + 60);
-	if (a->symbol < BULK_SYMBOL_MIN || a->symbol > BULK_SYMBOL_MAX || a->k == 0 ||
+	a->interleave = rd16(p + 62);
+	if (a->interleave == 0)
+		a->interleave = 1; /* a sender that sends slices one after the other */
+	if (a->interleave > BULK_INTERLEAVE_MAX ||
+	    a->symbol < BULK_SYMBOL_MIN || a->symbol > BULK_SYMBOL_MAX || a->k == 0 ||
 	    a->k > RS_MAX_K || a->state > BULK_SS_FINISHED || a->size == 0 ||
 	    a->nslices != bulk_nslices(a->size, a->k, a->symbol) || a->front > a->nslices)
 		return BULK_PARSE_FIELD;
@@ -222,7 +226,7 @@ size_t bulk_build_announce(uint8_t *buf, size_t cap, uint32_t session,
 	wr32(p + 52, a->rate_kbps);
 	wr32(p + 56, a->front);
 	wr16(p + 60, a->members);
-	wr16(p + 62, 0);
+	wr16(p + 62, a->interleave);
 	return BULK_ANNOUNCE_LEN;
 }
 

@@ -7,6 +7,12 @@
  * symbols are still missing. A slice is left out of NAKs for a hold-off
  * after it was NAKed, and after hearing a repair burst at least as large as
  * what it lacks: someone else's NAK already asked for enough.
+ *
+ * The sender's first pass interleaves `interleave` slices (a stripe): they
+ * are all open here at once, and none of them is NAKed before a symbol of
+ * the next stripe (or an ANNOUNCE's front) shows the stripe was sent in
+ * full. The memory for partial slices is bounded by max_buffer; a session
+ * whose stripe alone would not fit is refused when it is announced.
  */
 #include "mtftp/bulk.h"
 #include "mtftp/rs.h"
@@ -185,7 +191,17 @@ static void adopt(struct bulk_receiver *r, uint64_t now, struct bulk_addr from,
 		  const struct bulk_packet *p, struct bulk_output *out)
 {
 	size_t slice_bytes = (size_t)p->u.ann.k * p->u.ann.symbol;
+	/* A stripe is open at once, plus at least one slice awaiting repair. */
+	uint64_t window = ((uint64_t)p->u.ann.interleave + 1) * (slice_bytes + p->u.ann.k);
 
+	if (window > r->c.max_buffer) {
+		snprintf(r->msg, sizeof(r->msg),
+			 "the session interleaves %u slices of %zu bytes: %llu bytes, more than "
+			 "the %zu this receiver holds", p->u.ann.interleave, slice_bytes,
+			 (unsigned long long)window, r->c.max_buffer);
+		r->state = BULK_RX_FAILED;
+		return;
+	}
 	r->sl = calloc(p->u.ann.nslices, sizeof(*r->sl));
 	r->assembly = malloc(slice_bytes);
 	r->scratch = malloc(slice_bytes);
@@ -273,8 +289,8 @@ static void on_data(struct bulk_receiver *r, uint64_t now, const struct bulk_pac
 		r->seq_hi = p->u.data.seq;
 	}
 	r->seq_count++;
-	if (p->u.data.flags == 0 && s > r->due)
-		r->due = s; /* slices are first sent in order */
+	if (p->u.data.flags == 0 && s - s % r->obj.interleave > r->due)
+		r->due = s - s % r->obj.interleave; /* stripes are first sent in order */
 	if (r->state != BULK_RX_RECEIVING)
 		return;
 	sl = &r->sl[s];
@@ -295,6 +311,8 @@ static void on_data(struct bulk_receiver *r, uint64_t now, const struct bulk_pac
 			return;
 		}
 		r->buffered += need;
+		if (r->buffered > r->n.buffer_peak)
+			r->n.buffer_peak = r->buffered;
 	}
 	sl->seen[esi / 8] |= (uint8_t)(1u << (esi % 8));
 	memcpy(sl->buf + (size_t)sl->nsyms * S, p->u.data.payload, S);

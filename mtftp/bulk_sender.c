@@ -1,18 +1,11 @@
 /* Bulk stream sender engine: sans-I/O (packets and a clock in, actions and
- * a deadline out).
+ * a deadline out). This half keeps the members, reads their control
+ * packets, runs the timers and the rate; what goes out next (the
+ * interleaved first pass, repairs, the carousel) is bulk_schedule.c.
  *
- * One pass sends every slice in order (k sources and `proactive` repairs).
- * NAKs carry, per slice, how many symbols a receiver still lacks; the
- * sender keeps the largest count per slice and answers it once with that
- * many NEW repair symbols (any k distinct symbols decode, so one burst
- * serves every receiver that lost up to that many). A NAK that arrives just
- * after a burst for the same slice was sent before the burst reached its
- * receiver: only what exceeds the burst is added. Slices a receiver has
- * nothing of (a late joiner, a long outage) go to the carousel, which runs
- * after the first pass so receivers that are on time are not held back.
  * The rate follows the NAK-reported loss (AIMD) under the configured cap.
  */
-#include "mtftp/bulk.h"
+#include "mtftp/bulk_sender_private.h"
 #include "mtftp/rs.h"
 
 #include <stdlib.h>
@@ -23,50 +16,13 @@
 #define BURST_PACKETS 64
 #define BURST_US 4000
 
-struct slice_state {
-	uint64_t last_repair_us;
-	uint16_t next_esi;
-	uint8_t want;       /* repair symbols owed */
-	uint8_t last_burst;
-	uint8_t queued;
-	uint8_t carousel;   /* someone has none of it */
-};
-
-struct member {
-	struct bulk_member_info info;
-	uint64_t last_heard, last_fetch_sent, nak_window_start;
-	unsigned nak_in_window;
-};
-
-struct bulk_sender {
-	struct bulk_sender_config c;
-	enum bulk_sender_state state;
-	uint32_t tag, nslices;
-	struct slice_state *sl;
-	uint32_t *queue, qhead, qlen;
-	uint32_t front;          /* next fresh slice */
-	unsigned front_esi;      /* next esi within it */
-	uint32_t carousel_pos, carousel_count;
-	bool burst_active;
-	uint32_t burst_slice;
-	unsigned burst_left;
-	uint8_t burst_size, burst_flags;
-	uint32_t seq;
-	uint64_t rate;
-	double tokens;
-	uint64_t tokens_at, created, started, next_announce, next_aimd, deadline;
-	unsigned worst_loss;
-	struct member *m;
-	unsigned nm;
-	struct bulk_sender_counters n;
-};
-
 void bulk_sender_defaults(struct bulk_sender_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->symbol = BULK_SYMBOL_DEFAULT;
 	c->k = BULK_K_DEFAULT;
 	c->proactive = 1;
+	c->interleave = BULK_INTERLEAVE_DEFAULT;
 	c->max_rate = 100u * 1000 * 1000 / 8 * 10; /* 1 Gbit/s */
 	c->min_rate = 1u * 1000 * 1000 / 8 * 10;   /* 10 Mbit/s */
 	c->min_receivers = 1;
@@ -104,6 +60,10 @@ struct bulk_sender *bulk_sender_new(const struct bulk_sender_config *c, uint64_t
 	s->c = *c;
 	if (s->c.proactive > RS_SYMBOLS - s->c.k)
 		s->c.proactive = (uint8_t)(RS_SYMBOLS - s->c.k);
+	if (s->c.interleave == 0)
+		s->c.interleave = 1;
+	if (s->c.interleave > BULK_INTERLEAVE_MAX)
+		s->c.interleave = BULK_INTERLEAVE_MAX;
 	if (s->c.min_rate == 0 || s->c.min_rate > s->c.max_rate)
 		s->c.min_rate = s->c.max_rate / 100 + 1;
 	s->nslices = bulk_nslices(c->size, c->k, c->symbol);
@@ -116,6 +76,7 @@ struct bulk_sender *bulk_sender_new(const struct bulk_sender_config *c, uint64_t
 		bulk_sender_free(s);
 		return NULL;
 	}
+	bulk_sched_init(s);
 	s->rate = c->max_rate / 2 > s->c.min_rate ? c->max_rate / 2 : s->c.min_rate;
 	s->created = s->tokens_at = s->next_announce = now_us;
 	s->next_aimd = now_us + AIMD_INTERVAL_US;
@@ -164,6 +125,7 @@ static void send_announce(struct bulk_sender *s, struct bulk_output *out)
 		.state = (uint8_t)s->state, .nslices = s->nslices,
 		.rate_kbps = (uint32_t)(s->rate * 8 / 1000 > UINT32_MAX ? UINT32_MAX : s->rate * 8 / 1000),
 		.front = s->front, .members = (uint16_t)(s->nm > 0xffff ? 0xffff : s->nm),
+		.interleave = s->c.interleave,
 	};
 	uint8_t pkt[BULK_ANNOUNCE_LEN];
 
@@ -180,20 +142,6 @@ static void send_fetch(struct bulk_sender *s, struct bulk_output *out, struct me
 	send_ctl(s, out, &m->info.addr, pkt,
 		 bulk_build_fetch(pkt, sizeof(pkt), s->c.session, m->info.id, s->c.fetch_url));
 	m->last_fetch_sent = now;
-}
-
-static unsigned slice_k(const struct bulk_sender *s, uint32_t slice)
-{
-	return bulk_slice_k(s->c.size, s->c.k, s->c.symbol, slice);
-}
-
-static void enqueue(struct bulk_sender *s, uint32_t slice)
-{
-	if (s->sl[slice].queued)
-		return;
-	s->sl[slice].queued = 1;
-	s->queue[(s->qhead + s->qlen) % s->nslices] = slice;
-	s->qlen++;
 }
 
 static struct member *member_find(struct bulk_sender *s, uint32_t id)
@@ -277,42 +225,14 @@ static void on_nak(struct bulk_sender *s, uint64_t now, struct bulk_member_info 
 		return; /* fetching by HTTP or done: no more repairs for it */
 	for (unsigned i = 0; i < p->u.nak.count; i++) {
 		uint32_t slice = p->u.nak.base + i;
-		struct slice_state *st;
-		unsigned k, c = miss[i];
 
-		if (c == 0)
+		if (miss[i] == 0)
 			continue;
 		if (slice >= s->nslices) {
 			s->n.nak_past_end++;
 			return;
 		}
-		if (slice >= s->front) {
-			s->n.nak_early++; /* not sent yet: the first pass will bring it */
-			continue;
-		}
-		s->n.nak_entries++;
-		st = &s->sl[slice];
-		k = slice_k(s, slice);
-		if (c >= k) {
-			if (!st->carousel) {
-				st->carousel = 1;
-				s->carousel_count++;
-			}
-			continue;
-		}
-		if (st->last_burst && now - st->last_repair_us < s->c.repair_holdoff_us) {
-			if (c <= st->last_burst) {
-				s->n.nak_suppressed++;
-				continue;
-			}
-			c -= st->last_burst;
-		}
-		if (c > st->want) {
-			st->want = (uint8_t)c;
-			enqueue(s, slice);
-		} else {
-			s->n.nak_suppressed++;
-		}
+		bulk_sched_nak(s, now, slice, miss[i]);
 	}
 }
 
@@ -385,83 +305,7 @@ static bool has_data(const struct bulk_sender *s)
 {
 	if (s->state != BULK_SS_RUNNING && s->state != BULK_SS_DRAINING)
 		return false;
-	return s->burst_active || s->qlen > 0 || s->front < s->nslices || s->carousel_count > 0;
-}
-
-/* Pick the next symbol to send; false when there is nothing. */
-static bool next_symbol(struct bulk_sender *s, uint64_t now, uint32_t *slice, uint16_t *esi,
-			uint8_t *burst, uint8_t *flags)
-{
-	struct slice_state *st;
-
-	while (!s->burst_active && s->qlen > 0) {
-		uint32_t q = s->queue[s->qhead];
-
-		s->qhead = (s->qhead + 1) % s->nslices;
-		s->qlen--;
-		st = &s->sl[q];
-		st->queued = 0;
-		if (st->want == 0)
-			continue;
-		s->burst_active = true;
-		s->burst_slice = q;
-		s->burst_left = s->burst_size = st->want;
-		s->burst_flags = BULK_F_REPAIR;
-		st->last_burst = st->want;
-		st->last_repair_us = now;
-		st->want = 0;
-	}
-	if (!s->burst_active && s->front < s->nslices) {
-		unsigned k = slice_k(s, s->front), total = k + s->c.proactive;
-
-		if (total > RS_SYMBOLS)
-			total = RS_SYMBOLS;
-		*slice = s->front;
-		*esi = (uint16_t)s->front_esi;
-		*burst = 0;
-		*flags = 0;
-		if (++s->front_esi >= total) {
-			s->sl[s->front].next_esi = (uint16_t)(total % RS_SYMBOLS);
-			s->front++;
-			s->front_esi = 0;
-		}
-		s->n.source_sent += *esi < k;
-		s->n.repair_sent += *esi >= k;
-		return true;
-	}
-	if (!s->burst_active && s->carousel_count > 0) {
-		for (uint32_t i = 0; i < s->nslices; i++) {
-			uint32_t q = (s->carousel_pos + i) % s->nslices;
-
-			if (!s->sl[q].carousel)
-				continue;
-			s->sl[q].carousel = 0;
-			s->carousel_count--;
-			s->carousel_pos = (q + 1) % s->nslices;
-			s->burst_active = true;
-			s->burst_slice = q;
-			s->burst_left = s->burst_size = (uint8_t)slice_k(s, q);
-			s->burst_flags = BULK_F_CAROUSEL;
-			s->sl[q].last_burst = s->burst_size;
-			s->sl[q].last_repair_us = now;
-			break;
-		}
-	}
-	if (!s->burst_active)
-		return false;
-	st = &s->sl[s->burst_slice];
-	*slice = s->burst_slice;
-	*esi = st->next_esi;
-	st->next_esi = (uint16_t)((st->next_esi + 1) % RS_SYMBOLS);
-	*burst = s->burst_size;
-	*flags = s->burst_flags;
-	if (--s->burst_left == 0)
-		s->burst_active = false;
-	if (*flags & BULK_F_CAROUSEL)
-		s->n.carousel_sent++;
-	else
-		s->n.repair_sent++;
-	return true;
+	return bulk_sched_pending(s);
 }
 
 static void update_members(struct bulk_sender *s, uint64_t now, struct bulk_output *out)
@@ -561,7 +405,7 @@ void bulk_sender_tick(struct bulk_sender *s, uint64_t now, struct bulk_output *o
 		uint16_t esi;
 		uint8_t burst, flags;
 
-		if (!next_symbol(s, now, &slice, &esi, &burst, &flags))
+		if (!bulk_sched_next(s, now, &slice, &esi, &burst, &flags))
 			break;
 		a = push(out, BULK_ACT_DATA);
 		a->slice = slice;

@@ -13,7 +13,7 @@ static struct bulk_announce sample_announce(void)
 {
 	struct bulk_announce a = { .tag = 0xdeadbeef, .size = 10u << 20, .symbol = 1448, .k = 64,
 				   .state = BULK_SS_RUNNING, .rate_kbps = 500000, .front = 3,
-				   .members = 7 };
+				   .members = 7, .interleave = 32 };
 
 	for (int i = 0; i < 32; i++)
 		a.sha256[i] = (uint8_t)i;
@@ -63,6 +63,12 @@ static void test_roundtrip(void **state)
 	assert_int_equal(p.u.ann.nslices, a.nslices);
 	assert_int_equal(p.u.ann.front, 3);
 	assert_int_equal(p.u.ann.members, 7);
+	assert_int_equal(p.u.ann.interleave, 32);
+	/* an older sender's zero pad: slices one after the other */
+	a.interleave = 0;
+	n = bulk_build_announce(buf, sizeof(buf), 42, &a);
+	assert_int_equal(bulk_parse(buf, n, &p), BULK_PARSE_OK);
+	assert_int_equal(p.u.ann.interleave, 1);
 
 	n = bulk_build_nak(buf, sizeof(buf), 42, 77, 15, 100, 5, miss);
 	assert_int_equal(bulk_parse(buf, n, &p), BULK_PARSE_OK);
@@ -161,6 +167,14 @@ static void test_bad_fields(void **state)
 	a.front = a.nslices + 1;
 	n = bulk_build_announce(buf, sizeof(buf), 1, &a);
 	assert_int_equal(bulk_parse(buf, n, &p), BULK_PARSE_FIELD);
+	/* an interleave wider than any receiver window is built for */
+	a = sample_announce();
+	a.interleave = BULK_INTERLEAVE_MAX + 1;
+	n = bulk_build_announce(buf, sizeof(buf), 1, &a);
+	assert_int_equal(bulk_parse(buf, n, &p), BULK_PARSE_FIELD);
+	a.interleave = BULK_INTERLEAVE_MAX;
+	n = bulk_build_announce(buf, sizeof(buf), 1, &a);
+	assert_int_equal(bulk_parse(buf, n, &p), BULK_PARSE_OK);
 
 	/* NAK: count field larger than the packet, base + count wrapping */
 	n = bulk_build_nak(buf, sizeof(buf), 1, 2, 0, 5, 1, miss);

@@ -1,0 +1,205 @@
+/* Bulk sender: which symbol goes out next (sans-I/O, part of the engine in
+ * bulk_sender.c).
+ *
+ * First pass, interleaved: the slices of a stripe of `interleave` slices go
+ * out together, symbol i of each before symbol i+1 of any (k sources, then
+ * `proactive` repairs). Losses come in runs: a switch queue overflowing, a
+ * receiver's socket buffer full, or a UDP GSO batch of 16 packets dropped
+ * whole. Sent slice after slice, a run of 16 costs one slice 16 symbols, and
+ * the worst of N receivers per slice grows quickly with N; interleaved, it
+ * costs 16 slices one symbol each, which the proactive repair or a small
+ * repair burst covers. A stripe counts as sent (`front` moves past it) only
+ * when its last symbol is out: receivers NAK nothing of it before.
+ *
+ * Repairs: NAKs carry, per slice, how many symbols a receiver lacks; the
+ * largest count per slice is kept and answered once with that many NEW
+ * repair symbols (any k distinct symbols decode, so one burst serves every
+ * receiver that lost up to that many). A NAK that arrives just after a
+ * burst for the same slice was sent before the burst reached its receiver:
+ * only what exceeds the burst is added. Slices owed repairs are served
+ * round robin, one symbol each in turn, for the same reason as the
+ * interleave. Slices a receiver has nothing of (a late joiner, a long
+ * outage) go to the carousel, which runs after the first pass so receivers
+ * that are on time are not held back.
+ */
+#include "mtftp/bulk_sender_private.h"
+#include "mtftp/rs.h"
+
+static unsigned slice_k(const struct bulk_sender *s, uint32_t slice)
+{
+	return bulk_slice_k(s->c.size, s->c.k, s->c.symbol, slice);
+}
+
+/* Symbols a slice gets in the first pass. */
+static unsigned first_pass(const struct bulk_sender *s, uint32_t slice)
+{
+	unsigned total = slice_k(s, slice) + s->c.proactive;
+
+	return total > RS_SYMBOLS ? RS_SYMBOLS : total;
+}
+
+static void stripe_open(struct bulk_sender *s)
+{
+	uint32_t w = s->c.interleave;
+
+	s->stripe_end = s->nslices - s->front < w ? s->nslices : s->front + w;
+	s->pos = s->front;
+	s->row = 0;
+}
+
+void bulk_sched_init(struct bulk_sender *s)
+{
+	s->front = 0;
+	stripe_open(s);
+}
+
+/* Past the symbol just sent: the next slice of the stripe that has a
+ * symbol in this row, else the next row; after the last row the stripe is
+ * sent. Only the object's last slice is short, so the stripe's first slice
+ * has the most rows. */
+static void cursor_advance(struct bulk_sender *s)
+{
+	for (;;) {
+		if (++s->pos >= s->stripe_end) {
+			s->pos = s->front;
+			s->row++;
+		}
+		if (s->row >= first_pass(s, s->front)) {
+			for (uint32_t q = s->front; q < s->stripe_end; q++)
+				s->sl[q].next_esi = (uint16_t)(first_pass(s, q) % RS_SYMBOLS);
+			s->front = s->stripe_end;
+			if (s->front < s->nslices)
+				stripe_open(s);
+			return;
+		}
+		if (s->row < first_pass(s, s->pos))
+			return;
+	}
+}
+
+static void enqueue(struct bulk_sender *s, uint32_t slice)
+{
+	if (s->sl[slice].queued)
+		return;
+	s->sl[slice].queued = 1;
+	s->queue[(s->qhead + s->qlen) % s->nslices] = slice;
+	s->qlen++;
+}
+
+void bulk_sched_nak(struct bulk_sender *s, uint64_t now, uint32_t slice, unsigned c)
+{
+	struct slice_state *st = &s->sl[slice];
+
+	if (slice >= s->front) {
+		s->n.nak_early++; /* not sent in full yet: the first pass brings it */
+		return;
+	}
+	s->n.nak_entries++;
+	if (c >= slice_k(s, slice)) {
+		if (!st->carousel) {
+			st->carousel = 1;
+			s->carousel_count++;
+		}
+		return;
+	}
+	if (st->last_burst && now - st->last_repair_us < s->c.repair_holdoff_us) {
+		if (c <= st->last_burst) {
+			s->n.nak_suppressed++;
+			return;
+		}
+		c -= st->last_burst;
+	}
+	if (c > st->want) {
+		st->want = (uint8_t)c;
+		enqueue(s, slice);
+	} else {
+		s->n.nak_suppressed++;
+	}
+}
+
+bool bulk_sched_pending(const struct bulk_sender *s)
+{
+	return s->burst_active || s->qlen > 0 || s->front < s->nslices || s->carousel_count > 0;
+}
+
+static bool next_repair(struct bulk_sender *s, uint64_t now, uint32_t *slice, uint16_t *esi,
+			uint8_t *burst)
+{
+	while (s->qlen > 0) {
+		uint32_t q = s->queue[s->qhead];
+		struct slice_state *st = &s->sl[q];
+
+		s->qhead = (s->qhead + 1) % s->nslices;
+		s->qlen--;
+		st->queued = 0;
+		if (st->burst_left == 0) {
+			if (st->want == 0)
+				continue;
+			st->burst_left = st->last_burst = st->want;
+			st->last_repair_us = now;
+			st->want = 0;
+		}
+		*slice = q;
+		*esi = st->next_esi;
+		st->next_esi = (uint16_t)((st->next_esi + 1) % RS_SYMBOLS);
+		*burst = st->last_burst;
+		if (--st->burst_left > 0 || st->want > 0)
+			enqueue(s, q);
+		return true;
+	}
+	return false;
+}
+
+static bool carousel_start(struct bulk_sender *s, uint64_t now)
+{
+	for (uint32_t i = 0; i < s->nslices; i++) {
+		uint32_t q = (s->carousel_pos + i) % s->nslices;
+
+		if (!s->sl[q].carousel)
+			continue;
+		s->sl[q].carousel = 0;
+		s->carousel_count--;
+		s->carousel_pos = (q + 1) % s->nslices;
+		s->burst_active = true;
+		s->burst_slice = q;
+		s->burst_left = s->burst_size = (uint8_t)slice_k(s, q);
+		s->sl[q].last_burst = s->burst_size;
+		s->sl[q].last_repair_us = now;
+		return true;
+	}
+	return false;
+}
+
+bool bulk_sched_next(struct bulk_sender *s, uint64_t now, uint32_t *slice, uint16_t *esi,
+		     uint8_t *burst, uint8_t *flags)
+{
+	struct slice_state *st;
+
+	if (!s->burst_active && next_repair(s, now, slice, esi, burst)) {
+		*flags = BULK_F_REPAIR;
+		s->n.repair_sent++;
+		return true;
+	}
+	if (!s->burst_active && s->front < s->nslices) {
+		*slice = s->pos;
+		*esi = (uint16_t)s->row;
+		*burst = 0;
+		*flags = 0;
+		cursor_advance(s);
+		s->n.source_sent += *esi < slice_k(s, *slice);
+		s->n.repair_sent += *esi >= slice_k(s, *slice);
+		return true;
+	}
+	if (!s->burst_active && (s->carousel_count == 0 || !carousel_start(s, now)))
+		return false;
+	st = &s->sl[s->burst_slice];
+	*slice = s->burst_slice;
+	*esi = st->next_esi;
+	st->next_esi = (uint16_t)((st->next_esi + 1) % RS_SYMBOLS);
+	*burst = s->burst_size;
+	*flags = BULK_F_CAROUSEL;
+	if (--s->burst_left == 0)
+		s->burst_active = false;
+	s->n.carousel_sent++;
+	return true;
+}
