@@ -195,6 +195,7 @@ struct bulk_sender_config {
 	uint8_t k;                   /* source symbols per slice */
 	uint8_t proactive;           /* repair symbols sent with each slice */
 	uint16_t interleave;         /* slices sent together in the first pass */
+	uint8_t send_batch;          /* DATA leaves in runs of this many packets */
 	uint64_t max_rate;           /* bytes per second on the wire */
 	uint64_t min_rate;
 	unsigned min_receivers;

@@ -26,10 +26,16 @@
 #define SLICE_CACHE (BULK_ACTIONS_MAX + 8) /* a batch never evicts its own slices */
 #define RECV_BATCH 32
 
+/* A slice's symbols where they lie in the store's chunks, pinned while the
+ * entry lives: no copy of the slice. Only a symbol that straddles two
+ * chunks, and the zero-padded end of the object's last symbol, are copied
+ * into `edge`. */
 struct slice_buf {
 	uint32_t slice;   /* UINT32_MAX: empty */
 	uint64_t used;
-	uint8_t *data;    /* k * symbol bytes, zero padded */
+	struct store_chunk *pins[2];
+	const uint8_t *sym[RS_MAX_K];
+	uint8_t *edge;    /* 2 symbols */
 };
 
 struct io {
@@ -42,7 +48,7 @@ struct io {
 	struct slice_buf cache[SLICE_CACHE];
 	uint64_t use_clock;
 	uint8_t *repair;  /* BULK_ACTIONS_MAX symbols */
-	uint64_t send_errors;
+	uint64_t send_errors, slice_maps;
 	bool gso;
 };
 
@@ -56,54 +62,86 @@ static uint64_t mono_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* The slice's bytes, contiguous and padded; NULL on a read error. */
-static const uint8_t *slice_data(struct io *io, uint32_t slice)
+static void slice_unpin(struct slice_buf *b)
+{
+	store_chunk_put(b->pins[0]);
+	store_chunk_put(b->pins[1]);
+	b->pins[0] = b->pins[1] = NULL;
+	b->slice = UINT32_MAX;
+}
+
+/* Symbol pointers of a slice mapped as iov[0..n): in place, or copied into
+ * the edge buffer where a symbol is split or short. */
+static void slice_point(struct slice_buf *b, const struct iovec *iov, int n, unsigned k,
+			unsigned S, uint64_t len)
+{
+	unsigned edges = 0;
+
+	for (unsigned j = 0; j < k; j++) {
+		uint64_t o = (uint64_t)j * S, in0 = iov[0].iov_len;
+		uint8_t *e;
+
+		if (o + S <= in0) {
+			b->sym[j] = (const uint8_t *)iov[0].iov_base + o;
+			continue;
+		}
+		if (n == 2 && o >= in0 && o + S <= len) {
+			b->sym[j] = (const uint8_t *)iov[1].iov_base + (o - in0);
+			continue;
+		}
+		e = b->edge + (size_t)(edges++ % 2) * S;
+		memset(e, 0, S);
+		for (uint64_t x = o; x < o + S && x < len; x++)
+			e[x - o] = x < in0 ? ((const uint8_t *)iov[0].iov_base)[x]
+					   : ((const uint8_t *)iov[1].iov_base)[x - in0];
+		b->sym[j] = e;
+	}
+}
+
+/* The slice's k symbol pointers; NULL on a read error. */
+static const uint8_t *const *slice_data(struct io *io, uint32_t slice)
 {
 	struct slice_buf *victim = &io->cache[0];
 	uint64_t off = (uint64_t)slice * io->slice_bytes, size = io->rc->engine.size;
 	uint64_t len = size - off < io->slice_bytes ? size - off : io->slice_bytes;
+	unsigned S = io->rc->engine.symbol;
 	struct iovec iov[2];
-	struct store_chunk *pins[2];
 	int n;
 
 	for (int i = 0; i < SLICE_CACHE; i++) {
 		if (io->cache[i].slice == slice) {
 			io->cache[i].used = ++io->use_clock;
-			return io->cache[i].data;
+			return io->cache[i].sym;
 		}
 		if (io->cache[i].used < victim->used)
 			victim = &io->cache[i];
 	}
-	n = store_object_map(io->obj, off, (uint32_t)len, iov, pins);
+	slice_unpin(victim);
+	n = store_object_map(io->obj, off, (uint32_t)len, iov, victim->pins);
 	if (n < 0)
 		return NULL;
-	memcpy(victim->data, iov[0].iov_base, iov[0].iov_len);
-	if (n == 2)
-		memcpy(victim->data + iov[0].iov_len, iov[1].iov_base, iov[1].iov_len);
-	memset(victim->data + len, 0, io->slice_bytes - len);
-	store_chunk_put(pins[0]);
-	store_chunk_put(pins[1]);
+	if (n == 1)
+		iov[1] = (struct iovec){ NULL, 0 };
+	slice_point(victim, iov, n, bulk_slice_k(size, io->rc->engine.k, S, slice), S, len);
 	victim->slice = slice;
 	victim->used = ++io->use_clock;
-	return victim->data;
+	io->slice_maps++;
+	return victim->sym;
 }
 
-/* The payload of a DATA action: straight from the slice for a source
+/* The payload of a DATA action: straight from the store for a source
  * symbol, encoded into `spare` for a repair symbol. */
 static const uint8_t *data_payload(struct io *io, const struct bulk_action *a, uint8_t *spare)
 {
 	unsigned S = io->rc->engine.symbol;
-	const uint8_t *sl = slice_data(io, a->slice);
+	const uint8_t *const *sym = slice_data(io, a->slice);
 	unsigned k = bulk_slice_k(io->rc->engine.size, io->rc->engine.k, S, a->slice);
-	const uint8_t *src[RS_MAX_K];
 
-	if (!sl)
+	if (!sym)
 		return NULL;
 	if (a->esi < k)
-		return sl + (size_t)a->esi * S;
-	for (unsigned j = 0; j < k; j++)
-		src[j] = sl + (size_t)j * S;
-	rs_encode(k, S, src, a->esi, spare);
+		return sym[a->esi];
+	rs_encode(k, S, sym, a->esi, spare);
 	return spare;
 }
 
@@ -310,7 +348,7 @@ static int finish(struct io *io, uint64_t start)
 		  "repair=%llu carousel=%llu naks=%llu nak_suppressed=%llu nak_ratelimited=%llu "
 		  "nak_past_end=%llu nak_early=%llu nonmember=%llu unknown_session=%llu "
 		  "truncated=%llu bad_packets=%llu members_full=%llu timeouts=%llu fetch_told=%llu "
-		  "rate_decreases=%llu send_errors=%llu",
+		  "rate_decreases=%llu send_errors=%llu slice_maps=%llu",
 		  io->rc->name, nm, ok, (double)(mono_us() - start) / 1e6, cpu_seconds(),
 		  (unsigned long long)c->data_sent, (unsigned long long)c->source_sent,
 		  (unsigned long long)c->repair_sent, (unsigned long long)c->carousel_sent,
@@ -320,7 +358,8 @@ static int finish(struct io *io, uint64_t start)
 		  (unsigned long long)c->unknown_session, (unsigned long long)c->truncated,
 		  (unsigned long long)c->bad_packets, (unsigned long long)c->members_full,
 		  (unsigned long long)c->timeouts, (unsigned long long)c->fetch_told,
-		  (unsigned long long)c->rate_decreases, (unsigned long long)io->send_errors);
+		  (unsigned long long)c->rate_decreases, (unsigned long long)io->send_errors,
+		  (unsigned long long)io->slice_maps);
 	return nm > 0 && ok == nm ? 0 : 1;
 }
 
@@ -328,17 +367,21 @@ int bulk_send_run(const struct bulk_run_config *rc, struct store_object *obj)
 {
 	struct io io = { .rc = rc, .obj = obj, .fd = -1, .gso = rc->gso && rc->gso_segments > 1 };
 	uint64_t start = mono_us(), next_progress, next_table, end_at = 0;
+	struct bulk_sender_config engine;
 	int rc_ = 0;
 
 	io.slice_bytes = (size_t)rc->engine.k * rc->engine.symbol;
 	io.repair = malloc((size_t)BULK_ACTIONS_MAX * rc->engine.symbol);
 	for (int i = 0; i < SLICE_CACHE; i++) {
 		io.cache[i].slice = UINT32_MAX;
-		io.cache[i].data = malloc(io.slice_bytes);
-		if (!io.cache[i].data)
+		io.cache[i].edge = malloc(2 * (size_t)rc->engine.symbol);
+		if (!io.cache[i].edge)
 			rc_ = -ENOMEM;
 	}
-	io.s = bulk_sender_new(&rc->engine, start);
+	engine = rc->engine;
+	if (io.gso && engine.send_batch == 0)
+		engine.send_batch = (uint8_t)(rc->gso_segments > 64 ? 64 : rc->gso_segments);
+	io.s = bulk_sender_new(&engine, start);
 	if (!io.repair || !io.s)
 		rc_ = -ENOMEM;
 	if (rc_ == 0)
@@ -385,8 +428,10 @@ int bulk_send_run(const struct bulk_run_config *rc, struct store_object *obj)
 	if (io.fd >= 0)
 		close(io.fd);
 	bulk_sender_free(io.s);
-	for (int i = 0; i < SLICE_CACHE; i++)
-		free(io.cache[i].data);
+	for (int i = 0; i < SLICE_CACHE; i++) {
+		slice_unpin(&io.cache[i]);
+		free(io.cache[i].edge);
+	}
 	free(io.repair);
 	return rc_;
 }

@@ -60,6 +60,8 @@ struct bulk_sender *bulk_sender_new(const struct bulk_sender_config *c, uint64_t
 	s->c = *c;
 	if (s->c.proactive > RS_SYMBOLS - s->c.k)
 		s->c.proactive = (uint8_t)(RS_SYMBOLS - s->c.k);
+	if (s->c.send_batch > BURST_PACKETS)
+		s->c.send_batch = BURST_PACKETS;
 	if (s->c.interleave == 0)
 		s->c.interleave = 1;
 	if (s->c.interleave > BULK_INTERLEAVE_MAX)
@@ -353,6 +355,10 @@ static unsigned active_members(const struct bulk_sender *s)
 void bulk_sender_tick(struct bulk_sender *s, uint64_t now, struct bulk_output *out)
 {
 	double cost = (double)BULK_DATA_HDR + s->c.symbol + 42, burst;
+	/* DATA leaves in runs of send_batch packets (a UDP GSO batch): at a
+	 * low rate, sending each packet as soon as the bucket holds it would
+	 * cost a wake-up and a syscall per packet. */
+	double batch = cost * (s->c.send_batch > 1 ? s->c.send_batch : 1), need = batch;
 
 	out->n = 0;
 	update_members(s, now, out);
@@ -399,7 +405,7 @@ void bulk_sender_tick(struct bulk_sender *s, uint64_t now, struct bulk_output *o
 		burst = cost * BURST_PACKETS;
 	if (s->tokens > burst)
 		s->tokens = burst;
-	while (out->n < BULK_ACTIONS_MAX && s->tokens >= cost && has_data(s)) {
+	while (s->tokens >= need && out->n < BULK_ACTIONS_MAX && has_data(s)) {
 		struct bulk_action *a;
 		uint32_t slice;
 		uint16_t esi;
@@ -413,6 +419,7 @@ void bulk_sender_tick(struct bulk_sender *s, uint64_t now, struct bulk_output *o
 		a->len = (uint16_t)bulk_build_data_hdr(a->pkt, sizeof(a->pkt), s->c.session, s->tag,
 						       slice, esi, burst, flags, s->seq++);
 		s->tokens -= cost;
+		need = cost; /* once started, the run drains the bucket */
 		s->n.data_sent++;
 		s->n.bytes_sent += s->c.symbol;
 	}
@@ -421,8 +428,8 @@ void bulk_sender_tick(struct bulk_sender *s, uint64_t now, struct bulk_output *o
 	if (s->state != BULK_SS_FINISHED && s->next_announce < s->deadline)
 		s->deadline = s->next_announce;
 	if (has_data(s)) {
-		uint64_t wait = s->tokens >= cost ? 0
-			: (uint64_t)((cost - s->tokens) * 1e6 / (double)s->rate) + 1;
+		uint64_t wait = s->tokens >= batch ? 0
+			: (uint64_t)((batch - s->tokens) * 1e6 / (double)s->rate) + 1;
 
 		if (now + wait < s->deadline)
 			s->deadline = now + wait;

@@ -62,6 +62,8 @@ struct sim {
 	uint64_t now;
 	uint64_t rng;
 	bool corrupt_digest;
+	uint8_t *sent;      /* [slice][esi]: DATA sent (each symbol is encoded once) */
+	uint64_t resent;    /* DATA for a (slice, esi) sent before */
 };
 
 static struct bulk_output out; /* large: not on the stack */
@@ -148,6 +150,7 @@ static void sender_actions(struct sim *m)
 			if (d >= 0 && d < m->nr && !lost(m, d, false))
 				enqueue(m, d, me, a->pkt, a->len, NULL, 0, false);
 		} else if (a->kind == BULK_ACT_DATA) {
+			uint8_t *sent = &m->sent[(size_t)a->slice * RS_SYMBOLS + a->esi];
 			const uint8_t *slice = m->padded + (size_t)a->slice * K * SYM;
 			unsigned k = bulk_slice_k(m->size, K, SYM, a->slice);
 
@@ -160,6 +163,8 @@ static void sender_actions(struct sim *m)
 					src[j] = slice + (size_t)j * SYM;
 				rs_encode(k, SYM, src, a->esi, payload);
 			}
+			m->resent += *sent;
+			*sent = 1;
 			enqueue(m, -1, me, a->pkt, a->len, payload, SYM, true);
 		}
 	}
@@ -221,6 +226,7 @@ static void sim_init(struct sim *m, int nr, uint64_t size)
 	m->size = size;
 	m->object = malloc(size);
 	m->padded = calloc(bulk_nslices(size, K, SYM), K * SYM);
+	m->sent = calloc(bulk_nslices(size, K, SYM), RS_SYMBOLS);
 	for (uint64_t b = 0; b < size; b++)
 		m->object[b] = (uint8_t)rnd(m);
 	memcpy(m->padded, m->object, size);
@@ -257,6 +263,7 @@ static void sim_free(struct sim *m)
 	free(m->q);
 	free(m->object);
 	free(m->padded);
+	free(m->sent);
 }
 
 /* Run until every live receiver ended and the sender finished, or limit. */
