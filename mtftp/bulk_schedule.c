@@ -102,7 +102,8 @@ void bulk_sched_nak(struct bulk_sender *s, uint64_t now, uint32_t slice, unsigne
 		}
 		return;
 	}
-	if (st->last_burst && now - st->last_repair_us < s->c.repair_holdoff_us) {
+	if (st->last_burst &&
+	    (st->burst_left > 0 || now - st->last_repair_us < s->c.repair_holdoff_us)) {
 		if (c <= st->last_burst) {
 			s->n.nak_suppressed++;
 			return;
@@ -136,9 +137,9 @@ static bool next_repair(struct bulk_sender *s, uint64_t now, uint32_t *slice, ui
 			if (st->want == 0)
 				continue;
 			st->burst_left = st->last_burst = st->want;
-			st->last_repair_us = now;
 			st->want = 0;
 		}
+		st->last_repair_us = now;
 		*slice = q;
 		*esi = st->next_esi;
 		st->next_esi = (uint16_t)((st->next_esi + 1) % RS_SYMBOLS);
@@ -196,6 +197,7 @@ bool bulk_sched_next(struct bulk_sender *s, uint64_t now, uint32_t *slice, uint1
 	*slice = s->burst_slice;
 	*esi = st->next_esi;
 	st->next_esi = (uint16_t)((st->next_esi + 1) % RS_SYMBOLS);
+	st->last_repair_us = now;
 	*burst = s->burst_size;
 	*flags = BULK_F_CAROUSEL;
 	if (--s->burst_left == 0)

@@ -8,7 +8,7 @@
 #include "mtftp/bulk.h"
 
 struct slice_state {
-	uint64_t last_repair_us;
+	uint64_t last_repair_us; /* last repair or carousel symbol sent */
 	uint16_t next_esi;   /* next repair symbol never sent */
 	uint8_t want;        /* repair symbols owed, burst not started */
 	uint8_t burst_left;  /* symbols of the started repair burst still to send */

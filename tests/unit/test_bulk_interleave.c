@@ -207,6 +207,53 @@ static void test_send_batch_runs(void **state)
 	}
 }
 
+/* Repairs for many slices go round robin, so a burst can still be going
+ * out after the hold-off: a NAK repeated meanwhile (sent before the burst
+ * reached its receiver) adds nothing. */
+static void test_repeated_nak_during_long_burst(void **state)
+{
+	struct bulk_sender_config c;
+	struct bulk_sender *s;
+	struct bulk_addr rx = { 1, 2 };
+	uint8_t pkt[BULK_CTL_MAX], miss[40];
+	const struct bulk_sender_counters *n;
+	uint64_t t = 1, first_pass;
+	size_t len;
+
+	(void)state;
+	bulk_sender_defaults(&c);
+	c.session = SESSION;
+	c.size = 64u * K * SYM * 2;
+	c.symbol = SYM;
+	c.k = K;
+	c.max_rate = c.min_rate = 1u << 20; /* 1 MB/s: 200 symbols take ~60 ms, the
+					      * first pass (member timeout 5 s) 1.4 s */
+	s = bulk_sender_new(&c, 0);
+	n = bulk_sender_counters(s);
+	bulk_sender_input(s, 0, rx, pkt, bulk_build_hello(pkt, sizeof(pkt), SESSION, 5, 0), &out);
+	while (bulk_sender_state(s) != BULK_SS_DRAINING) {
+		bulk_sender_tick(s, t, &out);
+		t = bulk_sender_deadline(s) > t ? bulk_sender_deadline(s) : t + 1;
+	}
+	first_pass = n->repair_sent;
+	memset(miss, 5, sizeof(miss));
+	len = bulk_build_nak(pkt, sizeof(pkt), SESSION, 5, 0, 0, 40, miss);
+	bulk_sender_input(s, t, rx, pkt, len, &out);
+	for (uint64_t end = t + 2 * c.repair_holdoff_us; t < end;) {
+		bulk_sender_tick(s, t, &out);
+		t = bulk_sender_deadline(s) > t ? bulk_sender_deadline(s) : t + 1;
+	}
+	assert_true(n->repair_sent - first_pass < 200); /* still going */
+	bulk_sender_input(s, t, rx, pkt, len, &out);
+	assert_int_equal(n->nak_suppressed, 40);
+	for (uint64_t end = t + 1000000; t < end;) {
+		bulk_sender_tick(s, t, &out);
+		t = bulk_sender_deadline(s) > t ? bulk_sender_deadline(s) : t + 1;
+	}
+	assert_int_equal(n->repair_sent - first_pass, 200);
+	bulk_sender_free(s);
+}
+
 static void announce_to(struct bulk_receiver *r, uint64_t now, uint64_t size, uint16_t interleave)
 {
 	struct bulk_announce a = { .tag = 0x11223344, .size = size, .symbol = SYM, .k = K,
@@ -333,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_first_pass_order),
 		cmocka_unit_test(test_burst_loss_costs_one_symbol_per_slice),
 		cmocka_unit_test(test_send_batch_runs),
+		cmocka_unit_test(test_repeated_nak_during_long_burst),
 		cmocka_unit_test(test_nak_waits_for_the_stripe),
 		cmocka_unit_test(test_receiver_window_bound),
 	};
