@@ -181,6 +181,24 @@ done:
 		rename(tmp, d->cfg.metrics_file);
 }
 
+/* [mtftp] on SIGHUP (and to undo it when a later step rejects the reload):
+ * running transfers finish on their settings (mtftp_server_reconfigure). */
+static int mtftp_apply(struct daemon *d, const struct mtftp_server_config *m)
+{
+	int rc;
+
+	if (!d->tftp)
+		return 0;
+	if (!d->mtftp) {
+		if (m->enabled && !(d->mtftp = mtftp_server_new(d->t, d->store, d->tftp, m)))
+			return -1;
+		return 0;
+	}
+	rc = mtftp_server_reconfigure(d->mtftp, m);
+	errno = -rc;
+	return rc < 0 ? -1 : 0;
+}
+
 static void reload(struct daemon *d, const char *path, void (*reapply)(struct config *c))
 {
 	struct provisioning *pv;
@@ -208,9 +226,15 @@ static void reload(struct daemon *d, const char *path, void (*reapply)(struct co
 	if (next.tftp.listen_ip != d->cfg.tftp.listen_ip ||
 	    next.tftp.listen_port != d->cfg.tftp.listen_port)
 		log_event(LOG_WARN, "config.reload", "note=\"listen address changes need a restart\"");
+	if (mtftp_apply(d, &next.mtftp) < 0) {
+		log_event(LOG_ERR, "config.reload", "result=rejected error=\"[mtftp]: %s\"",
+			  strerror(errno));
+		return;
+	}
 	/* Without TFTP (a DHCP-only daemon) there is no store or server to reconfigure. */
 	if (d->store && strcmp(next.tftp_root, d->cfg.tftp_root) &&
 	    store_set_root(d->store, next.tftp_root) < 0) {
+		mtftp_apply(d, &d->cfg.mtftp);
 		log_event(LOG_ERR, "config.reload", "result=rejected error=\"cannot open root %s\"",
 			  next.tftp_root);
 		return;
@@ -218,6 +242,7 @@ static void reload(struct daemon *d, const char *path, void (*reapply)(struct co
 	/* Templates are re-read: an operator edits them between installs. */
 	pv = provisioning_start(&next, err, sizeof(err));
 	if (!pv && err[0]) {
+		mtftp_apply(d, &d->cfg.mtftp);
 		log_event(LOG_ERR, "config.reload", "result=rejected error=\"%s\"", err);
 		return;
 	}
@@ -225,6 +250,7 @@ static void reload(struct daemon *d, const char *path, void (*reapply)(struct co
 	next.tftp.upload_dir = next.tftp_upload_dir[0] ? next.tftp_upload_dir : NULL;
 	if (d->tftp && tftp_server_reconfigure(d->tftp, &next.tftp) < 0) {
 		provisioning_free(pv);
+		mtftp_apply(d, &d->cfg.mtftp);
 		log_event(LOG_ERR, "config.reload", "result=rejected error=\"cannot open upload-dir\"");
 		return;
 	}
@@ -236,6 +262,7 @@ static void reload(struct daemon *d, const char *path, void (*reapply)(struct co
 		if (d->tftp)
 			tftp_server_reconfigure(d->tftp, &next.tftp);
 		provisioning_free(pv);
+		mtftp_apply(d, &d->cfg.mtftp);
 		log_event(LOG_ERR, "config.reload", "result=rejected error=\"cannot open http root\"");
 		return;
 	}
@@ -245,6 +272,8 @@ static void reload(struct daemon *d, const char *path, void (*reapply)(struct co
 	next.tftp.listen_ip = d->cfg.tftp.listen_ip;
 	next.tftp.listen_port = d->cfg.tftp.listen_port;
 	d->cfg = next;
+	if (d->cfg.dhcp) /* option 43's MTFTP sub-options follow [mtftp] */
+		config_mtftp_dhcp(&d->cfg, &d->cfg.dhcp->engine.mtftp);
 	log_set_level((enum log_level)next.log_level);
 	log_event(LOG_INFO, "config.reload", "result=ok");
 }

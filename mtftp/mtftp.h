@@ -185,6 +185,11 @@ struct mtftp_server *mtftp_server_new(struct transport *t, struct store *st,
 				      struct tftp_server *tftp,
 				      const struct mtftp_server_config *cfg);
 void mtftp_server_free(struct mtftp_server *srv);
+/* SIGHUP (mtftp_reload.c): new requests get cfg's settings (none when
+ * cfg->enabled is false: RFC 2090 requests go to unicast TFTP, the PXE
+ * port closes); running transfers finish on their own. Returns 0, or a
+ * negative errno (the new PXE port cannot be opened) with nothing changed. */
+int mtftp_server_reconfigure(struct mtftp_server *srv, const struct mtftp_server_config *cfg);
 /* Run due timers; returns the next deadline (UINT64_MAX: none, or srv NULL). */
 uint64_t mtftp_server_tick(struct mtftp_server *srv, uint64_t now_us);
 void mtftp_server_counters(const struct mtftp_server *srv, struct mtftp_counters *out);

@@ -6,6 +6,7 @@
  * packets from any other source port).
  */
 #include "mtftp/mtftp.h"
+#include "mtftp/mtftp_server_private.h"
 
 #include "appliance/log.h"
 #include "dataplane/timer_heap.h"
@@ -17,35 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#define GROUPS_MAX 4096
-
-struct xfer {
-	struct mtftp_server *srv;
-	struct mtftp_xfer *eng;
-	struct timer_node timer;
-	int sock;
-	struct store_object *obj;
-	int pxe;                 /* index in cfg.pxe, -1 for RFC 2090 */
-	int group_slot;          /* pool slot, -1 for PXE */
-	char name[TFTP_MAX_NAME + 1];
-	char logname[96];
-	uint64_t started_us;
-	struct xfer *next;
-};
-
-struct mtftp_server {
-	struct transport *t;
-	struct store *store;
-	struct tftp_server *tftp;
-	struct mtftp_server_config cfg;
-	struct tftp_sender *tx;
-	int pxe_sock;
-	struct timer_heap timers;
-	struct xfer *xfers;
-	uint8_t group_used[GROUPS_MAX];
-	struct mtftp_counters c;   /* c.s: transfers that ended */
-};
 
 static void add_stats(struct mtftp_stats *a, const struct mtftp_stats *b)
 {
@@ -175,6 +147,7 @@ static struct xfer *xfer_new(struct mtftp_server *srv, const struct transport_me
 	x->obj = obj;
 	x->pxe = pxe;
 	x->group_slot = slot;
+	x->settings = mtftp_settings_of(&srv->cfg);
 	x->timer.deadline = UINT64_MAX;
 	x->started_us = transport_now_us();
 	memcpy(x->name, name, name_len);
@@ -246,7 +219,7 @@ static bool on_multicast_rrq(void *ctx, const struct transport_meta *meta,
 		oack_len = 2;
 	}
 	for (x = srv->xfers; x; x = x->next)
-		if (x->pxe < 0 && !strcmp(x->name, req->filename) &&
+		if (x->pxe < 0 && !x->retired && !strcmp(x->name, req->filename) &&
 		    mtftp_xfer_params(x->eng)->blksize == params.blksize && same_object(x, obj))
 			break;
 	if (!x) {
@@ -314,7 +287,7 @@ static void on_pxe_request(void *ctx, int sock, const struct transport_meta *met
 				"not an MTFTP file");
 		return;
 	}
-	for (x = srv->xfers; x && x->pxe != k; x = x->next)
+	for (x = srv->xfers; x && (x->pxe != k || x->retired); x = x->next)
 		;
 	if (x) {
 		store_object_put(obj);
@@ -350,15 +323,28 @@ uint32_t mtftp_pxe_group(const struct mtftp_server_config *cfg, const char *name
 	return 0;
 }
 
+int mtftp_pxe_socket_open(struct mtftp_server *srv, const struct mtftp_server_config *cfg)
+{
+	struct transport_udp_opts o = {
+		.bind = { cfg->pxe_listen_ip, cfg->pxe_server_port },
+		.on_recv = on_pxe_request,
+		.ctx = srv,
+	};
+
+	return srv->t->ops->udp_open(srv->t, &o, NULL);
+}
+
+void mtftp_hook_tftp(struct mtftp_server *srv, bool on)
+{
+	if (srv->tftp)
+		tftp_server_set_multicast(srv->tftp, on ? on_multicast_rrq : NULL, on ? srv : NULL);
+}
+
 struct mtftp_server *mtftp_server_new(struct transport *t, struct store *st,
 				      struct tftp_server *tftp,
 				      const struct mtftp_server_config *cfg)
 {
 	struct mtftp_server *srv = calloc(1, sizeof(*srv));
-	struct transport_udp_opts o = {
-		.bind = { cfg->pxe_listen_ip, cfg->pxe_server_port },
-		.on_recv = on_pxe_request,
-	};
 
 	if (!srv)
 		return NULL;
@@ -369,15 +355,14 @@ struct mtftp_server *mtftp_server_new(struct transport *t, struct store *st,
 	srv->pxe_sock = -1;
 	timer_heap_init(&srv->timers);
 	srv->tx = tftp_sender_new(t);
-	o.ctx = srv;
-	if (!srv->tx || (cfg->npxe > 0 && (srv->pxe_sock = t->ops->udp_open(t, &o, NULL)) < 0)) {
+	if (!srv->tx || (cfg->enabled && cfg->npxe > 0 &&
+			 (srv->pxe_sock = mtftp_pxe_socket_open(srv, cfg)) < 0)) {
 		errno = srv->tx ? -srv->pxe_sock : ENOMEM;
 		tftp_sender_free(srv->tx);
 		free(srv);
 		return NULL;
 	}
-	if (tftp)
-		tftp_server_set_multicast(tftp, on_multicast_rrq, srv);
+	mtftp_hook_tftp(srv, cfg->enabled);
 	return srv;
 }
 
@@ -385,8 +370,7 @@ void mtftp_server_free(struct mtftp_server *srv)
 {
 	if (!srv)
 		return;
-	if (srv->tftp)
-		tftp_server_set_multicast(srv->tftp, NULL, NULL);
+	mtftp_hook_tftp(srv, false);
 	while (srv->xfers)
 		xfer_end(srv->xfers);
 	if (srv->pxe_sock >= 0)
