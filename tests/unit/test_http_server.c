@@ -182,6 +182,21 @@ static void send_all(int fd, const char *s, size_t len)
 	assert_int_equal(send(fd, s, len, MSG_NOSIGNAL), (ssize_t)len);
 }
 
+/* Reads the response on fd to the end and checks its body is want. */
+static void expect_body(struct fixture *f, int fd, const void *want, size_t len)
+{
+	char *out = malloc(len + 4096), *body;
+	size_t n = read_all(f, fd, out, len + 4095);
+
+	out[n] = '\0';
+	body = strstr(out, "\r\n\r\n");
+	assert_non_null(body);
+	body += 4;
+	assert_int_equal(n - (size_t)(body - out), len);
+	assert_memory_equal(body, want, len);
+	free(out);
+}
+
 #define SKIP_WITHOUT_URING(f) \
 	do { if (!(f)->t) skip(); } while (0)
 
@@ -238,22 +253,13 @@ static void test_big_file_spliced(void **state)
 {
 	struct fixture *f = *state;
 	static const char req[] = "GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-	char *out = malloc(BIG_SIZE + 4096), *body;
-	size_t n;
 	int fd;
 
 	SKIP_WITHOUT_URING(f);
 	fd = client(f);
 	send_all(fd, req, sizeof(req) - 1);
-	n = read_all(f, fd, out, BIG_SIZE + 4095);
-	out[n] = '\0';
-	body = strstr(out, "\r\n\r\n");
-	assert_non_null(body);
-	body += 4;
-	assert_int_equal(n - (size_t)(body - out), BIG_SIZE);
-	assert_memory_equal(body, f->big, BIG_SIZE);
+	expect_body(f, fd, f->big, BIG_SIZE);
 	close(fd);
-	free(out);
 }
 
 /* A reader that stops leaves its body waiting for room in its socket, in
@@ -268,7 +274,7 @@ static void test_stalled_reader_holds_no_one_up(void **state)
 	static const char big_req[] = "GET /huge.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 	static const char small_req[] = "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
 	uint8_t *huge = malloc(HUGE_SIZE);
-	char *out = malloc(HUGE_SIZE + 4096), *body, small[4096];
+	char small[4096];
 	int stalled, other;
 	size_t n;
 
@@ -289,15 +295,8 @@ static void test_stalled_reader_holds_no_one_up(void **state)
 	assert_true(n > 6 && memcmp(small + n - 6, "hello\n", 6) == 0);
 	close(other);
 
-	n = read_all(f, stalled, out, HUGE_SIZE + 4095);
-	out[n] = '\0';
-	body = strstr(out, "\r\n\r\n");
-	assert_non_null(body);
-	body += 4;
-	assert_int_equal(n - (size_t)(body - out), HUGE_SIZE);
-	assert_memory_equal(body, huge, HUGE_SIZE);
+	expect_body(f, stalled, huge, HUGE_SIZE);
 	close(stalled);
-	free(out);
 	free(huge);
 }
 
