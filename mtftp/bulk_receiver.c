@@ -1,7 +1,7 @@
-/* Bulk stream receiver engine: sans-I/O.
+/* Bulk stream receiver engine, the session (sans-I/O; holding and decoding
+ * the slices is bulk_rx_slices.c).
  *
- * Symbols of a slice are held until k distinct ones are in, then the slice
- * is decoded and written in one piece. NAKs go out in random slots (0.5 to
+ * NAKs go out in random slots (0.5 to
  * 1.5 times the NAK period, so a hundred receivers do not answer the same
  * loss together) and name, per slice the sender has moved past, how many
  * symbols are still missing. A slice is left out of NAKs for a hold-off
@@ -14,42 +14,11 @@
  * full. The memory for partial slices is bounded by max_buffer; a session
  * whose stripe alone would not fit is refused when it is announced.
  */
-#include "mtftp/bulk.h"
-#include "mtftp/rs.h"
+#include "mtftp/bulk_receiver_private.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct rx_slice {
-	uint8_t *buf;        /* k symbols, then their k esi */
-	uint64_t quiet_until;
-	uint8_t nsyms;
-	uint8_t done;
-	uint8_t seen[RS_SYMBOLS / 8];
-};
-
-struct bulk_receiver {
-	struct bulk_receiver_config c;
-	enum bulk_receiver_state state;
-	struct bulk_announce obj;
-	uint32_t session;
-	struct bulk_addr sender;
-	bool joined, digest_ok, fetched;
-	struct rx_slice *sl;
-	uint32_t due;            /* slices below this were sent in full at least once */
-	uint32_t first_incomplete, slices_done;
-	size_t buffered;
-	uint8_t *assembly, *scratch;
-	uint64_t created, last_heard, next_hello, next_nak, next_status, deadline;
-	unsigned done_tries;
-	uint32_t seq_lo, seq_hi, seq_count;
-	bool seq_any;
-	uint64_t rng;
-	char msg[160];
-	char url[BULK_URL_MAX + 1];
-	struct bulk_receiver_counters n;
-};
 
 void bulk_receiver_defaults(struct bulk_receiver_config *c)
 {
@@ -107,29 +76,16 @@ void bulk_receiver_free(struct bulk_receiver *r)
 	free(r);
 }
 
-static struct bulk_action *push(struct bulk_output *out, enum bulk_action_kind kind)
-{
-	if (out->n >= BULK_ACTIONS_MAX)
-		return NULL;
-	out->act[out->n].kind = kind;
-	return &out->act[out->n++];
-}
-
 static void send_ctl(struct bulk_receiver *r, struct bulk_output *out, const uint8_t *pkt,
 		     size_t len)
 {
-	struct bulk_action *a = push(out, BULK_ACT_UNICAST);
+	struct bulk_action *a = bulk_rx_push(out, BULK_ACT_UNICAST);
 
 	if (!a || len == 0)
 		return;
 	a->to = r->sender;
 	memcpy(a->pkt, pkt, len);
 	a->len = (uint16_t)len;
-}
-
-static unsigned slice_k(const struct bulk_receiver *r, uint32_t s)
-{
-	return bulk_slice_k(r->obj.size, r->obj.k, r->obj.symbol, s);
 }
 
 static uint16_t loss_permille(const struct bulk_receiver *r)
@@ -221,106 +177,6 @@ static void adopt(struct bulk_receiver *r, uint64_t now, struct bulk_addr from,
 
 static void timers(struct bulk_receiver *r, uint64_t now, struct bulk_output *out);
 
-static void slice_complete(struct bulk_receiver *r, uint32_t s)
-{
-	r->sl[s].done = 1;
-	r->slices_done++;
-	while (r->first_incomplete < r->obj.nslices && r->sl[r->first_incomplete].done)
-		r->first_incomplete++;
-	if (r->slices_done == r->obj.nslices)
-		r->state = BULK_RX_VERIFY;
-}
-
-static void decode_slice(struct bulk_receiver *r, uint32_t s, struct bulk_output *out)
-{
-	struct rx_slice *sl = &r->sl[s];
-	unsigned k = slice_k(r, s), S = r->obj.symbol;
-	const uint8_t *sym[RS_MAX_K], *src[RS_MAX_K];
-	uint8_t *scratch[RS_MAX_K];
-	uint64_t off = (uint64_t)s * r->obj.k * S;
-	struct bulk_action *a;
-
-	for (unsigned j = 0; j < k; j++) {
-		sym[j] = sl->buf + (size_t)j * S;
-		scratch[j] = r->scratch + (size_t)j * S;
-	}
-	if (rs_decode(k, S, sl->buf + (size_t)k * S, sym, scratch, src) < 0) {
-		r->n.bad_packets++; /* cannot happen: esi are checked distinct on entry */
-		return;
-	}
-	for (unsigned i = 0; i < k; i++)
-		memcpy(r->assembly + (size_t)i * S, src[i], S);
-	free(sl->buf);
-	sl->buf = NULL;
-	r->buffered -= (size_t)k * S + k;
-	a = push(out, BULK_ACT_WRITE);
-	if (a) {
-		a->offset = off;
-		a->data = r->assembly;
-		a->write_len = (uint32_t)((uint64_t)k * S < r->obj.size - off ? (uint64_t)k * S
-									: r->obj.size - off);
-		r->n.bytes_written += a->write_len;
-	}
-	r->n.slices_decoded++;
-	slice_complete(r, s);
-}
-
-static void on_data(struct bulk_receiver *r, uint64_t now, const struct bulk_packet *p,
-		    struct bulk_output *out)
-{
-	uint32_t s = p->u.data.slice;
-	struct rx_slice *sl;
-	unsigned k, esi = p->u.data.esi, S = r->obj.symbol;
-
-	if (p->u.data.tag != r->obj.tag) {
-		r->n.other_session++;
-		return;
-	}
-	if (s >= r->obj.nslices || p->u.data.len != S) {
-		r->n.bad_packets++;
-		return;
-	}
-	r->n.data++;
-	if (!r->seq_any) {
-		r->seq_any = true;
-		r->seq_lo = r->seq_hi = p->u.data.seq;
-		r->seq_count = 0;
-	} else if ((int32_t)(p->u.data.seq - r->seq_hi) > 0) {
-		r->seq_hi = p->u.data.seq;
-	}
-	r->seq_count++;
-	if (p->u.data.flags == 0 && s - s % r->obj.interleave > r->due)
-		r->due = s - s % r->obj.interleave; /* stripes are first sent in order */
-	if (r->state != BULK_RX_RECEIVING)
-		return;
-	sl = &r->sl[s];
-	k = slice_k(r, s);
-	if (sl->done || (sl->seen[esi / 8] & (1u << (esi % 8)))) {
-		r->n.duplicates++;
-		return;
-	}
-	if (p->u.data.burst && p->u.data.burst >= k - sl->nsyms && sl->quiet_until < now) {
-		sl->quiet_until = now + r->c.nak_holdoff_us; /* a large enough repair is coming */
-		r->n.nak_suppressed++;
-	}
-	if (!sl->buf) {
-		size_t need = (size_t)k * S + k;
-
-		if (r->buffered + need > r->c.max_buffer || !(sl->buf = malloc(need))) {
-			r->n.buffer_full++;
-			return;
-		}
-		r->buffered += need;
-		if (r->buffered > r->n.buffer_peak)
-			r->n.buffer_peak = r->buffered;
-	}
-	sl->seen[esi / 8] |= (uint8_t)(1u << (esi % 8));
-	memcpy(sl->buf + (size_t)sl->nsyms * S, p->u.data.payload, S);
-	sl->buf[(size_t)k * S + sl->nsyms] = (uint8_t)esi;
-	if (++sl->nsyms == k)
-		decode_slice(r, s, out);
-}
-
 void bulk_receiver_input(struct bulk_receiver *r, uint64_t now, struct bulk_addr from,
 			 const uint8_t *buf, size_t len, struct bulk_output *out)
 {
@@ -351,7 +207,7 @@ void bulk_receiver_input(struct bulk_receiver *r, uint64_t now, struct bulk_addr
 	r->last_heard = now;
 	switch (p.type) {
 	case BULK_DATA:
-		on_data(r, now, &p, out);
+		bulk_rx_data(r, now, &p, out);
 		break;
 	case BULK_ANNOUNCE:
 		if (p.u.ann.tag != r->obj.tag || p.u.ann.size != r->obj.size) {
@@ -408,7 +264,7 @@ static void maybe_nak(struct bulk_receiver *r, uint64_t now, struct bulk_output 
 		/* Slices between named ones (complete or quiet) carry 0. */
 		while (count < s - base)
 			miss[count++] = 0;
-		miss[count++] = (uint8_t)(slice_k(r, s) - sl->nsyms);
+		miss[count++] = (uint8_t)(bulk_rx_slice_k(r, s) - sl->nsyms);
 		sl->quiet_until = now + r->c.nak_holdoff_us;
 	}
 	if (count == 0)
@@ -485,51 +341,11 @@ void bulk_receiver_tick(struct bulk_receiver *r, uint64_t now, struct bulk_outpu
 	timers(r, now, out);
 }
 
-void bulk_receiver_fetched(struct bulk_receiver *r)
-{
-	if (r->state != BULK_RX_FETCH)
-		return;
-	for (uint32_t s = 0; s < r->obj.nslices; s++) {
-		free(r->sl[s].buf);
-		r->sl[s].buf = NULL;
-		r->sl[s].done = 1;
-	}
-	r->buffered = 0;
-	r->slices_done = r->first_incomplete = r->obj.nslices;
-	r->fetched = true;
-	r->state = BULK_RX_VERIFY;
-}
-
-bool bulk_receiver_next_missing(const struct bulk_receiver *r, uint32_t *cursor, uint64_t *off,
-				uint64_t *len)
-{
-	uint64_t per = (uint64_t)r->obj.k * r->obj.symbol;
-
-	if (!r->sl)
-		return false;
-	for (uint32_t s = *cursor > r->first_incomplete ? *cursor : r->first_incomplete;
-	     s < r->obj.nslices; s++) {
-		if (r->sl[s].done)
-			continue;
-		*off = (uint64_t)s * per;
-		*len = r->obj.size - *off < per ? r->obj.size - *off : per;
-		*cursor = s + 1;
-		return true;
-	}
-	return false;
-}
-
 uint64_t bulk_receiver_deadline(const struct bulk_receiver *r) { return r->deadline; }
 enum bulk_receiver_state bulk_receiver_state(const struct bulk_receiver *r) { return r->state; }
 const struct bulk_receiver_counters *bulk_receiver_counters(const struct bulk_receiver *r)
 {
 	return &r->n;
-}
-uint64_t bulk_receiver_contiguous(const struct bulk_receiver *r)
-{
-	uint64_t b = (uint64_t)r->first_incomplete * r->obj.k * r->obj.symbol;
-
-	return b > r->obj.size ? r->obj.size : b;
 }
 const struct bulk_announce *bulk_receiver_object(const struct bulk_receiver *r) { return &r->obj; }
 uint32_t bulk_receiver_slices_done(const struct bulk_receiver *r) { return r->slices_done; }
