@@ -287,6 +287,13 @@ wait_log() {
 	done
 }
 log_count() { grep -cE -- "$1" "$SERVER_LOG"; }
+# reload OUTCOME: SIGHUP and wait for the next config.reload line with OUTCOME.
+reload() {
+	local n
+	n=$(log_count "event=config.reload result=$1")
+	kill -HUP "$SERVER_PID"
+	wait_log "event=config.reload result=$1" $((n + 1)) 10
+}
 
 # wait_until SECONDS COMMAND...: poll a command until it succeeds.
 wait_until() {

@@ -96,22 +96,15 @@ mkfile "$R/boot.img" 3M
 mkfile "$R/big.img" 10M
 mkfile "$R/pxe.bin" 700K
 mkfile "$R/small" 1000
-{
-	echo "[daemon]"
-	echo "log-level = info"
-	echo "metrics-file = $WORK/metrics.prom"
-	echo "[tftp]"
-	echo "root = $R"
-	echo "listen = $SRV_IP:69"
-	echo "[mtftp]"
-	echo "groups = 239.255.7.0/28"
-	echo "port = 1758"
-	echo "retransmit-ms = 300"
-	echo "retransmit-max-ms = 1200"
-	echo "pxe-listen = $SRV_IP:1759"
-	echo "pxe-file = pxe.bin 239.255.8.1"
-	echo "pxe-client-port = 3001"
-} >"$WORK/pxecast.conf"
+base_config "$WORK/pxecast.conf" \
+	"[mtftp]" \
+	"groups = 239.255.7.0/28" \
+	"port = 1758" \
+	"retransmit-ms = 300" \
+	"retransmit-max-ms = 1200" \
+	"pxe-listen = $SRV_IP:1759" \
+	"pxe-file = pxe.bin 239.255.8.1" \
+	"pxe-client-port = 3001"
 start_server "$WORK/pxecast.conf"
 
 section "8 RFC 2090 clients at once"

@@ -22,25 +22,8 @@ mkfile "$R/pxe2.bin" 300K
 C=$WORK/pxecast.conf
 
 config() { # [mtftp] lines...
-	{
-		echo "[daemon]"
-		echo "log-level = info"
-		echo "metrics-file = $WORK/metrics.prom"
-		echo "[tftp]"
-		echo "root = $R"
-		echo "listen = $SRV_IP:69"
-		echo "[mtftp]"
-		local l
-		for l in "$@"; do echo "$l"; done
-	} >"$C.new"
+	base_config "$C.new" "[mtftp]" "$@"
 	mv "$C.new" "$C"
-}
-# reload OUTCOME: SIGHUP and wait for the next config.reload line with OUTCOME.
-reload() {
-	local n
-	n=$(log_count "event=config.reload result=$1")
-	kill -HUP "$SERVER_PID"
-	wait_log "event=config.reload result=$1" $((n + 1)) 10
 }
 mwire() { # SECONDS LOG ARGS...: mtftp_wire.py in the client namespace
 	local t=$1 out=$2

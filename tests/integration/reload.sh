@@ -37,13 +37,6 @@ config() { # ROOT MAX-WINDOW MAX-BLKSIZE LOG-LEVEL [extra lines]
 	} >"$C.new"
 	mv "$C.new" "$C"
 }
-# reload OUTCOME: SIGHUP and wait for the next config.reload line with OUTCOME.
-reload() {
-	local n
-	n=$(log_count "event=config.reload result=$1")
-	kill -HUP "$SERVER_PID"
-	wait_log "event=config.reload result=$1" $((n + 1)) 10
-}
 offer() { # WINDOW BLKSIZE: what the server answers to windowsize 64, blksize 65464
 	wire 30 get --name which --opt windowsize=64 --opt blksize=65464 \
 		--expect-oack "windowsize=$1" "blksize=$2"
