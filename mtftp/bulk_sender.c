@@ -375,7 +375,8 @@ void bulk_sender_tick(struct bulk_sender *s, uint64_t now, struct bulk_output *o
 	}
 	if (s->state == BULK_SS_RUNNING && s->front >= s->nslices)
 		s->state = BULK_SS_DRAINING;
-	if (s->state == BULK_SS_DRAINING && !s->burst_active && s->qlen == 0 && all_settled(s))
+	if (s->state == BULK_SS_DRAINING && !s->burst_active && s->turn_left == 0 && s->qlen == 0 &&
+	    all_settled(s))
 		s->state = BULK_SS_FINISHED;
 	if (now >= s->next_aimd) {
 		if (s->worst_loss > s->c.loss_threshold_permille) {

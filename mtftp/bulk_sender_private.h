@@ -29,6 +29,8 @@ struct bulk_sender {
 	uint32_t tag, nslices;
 	struct slice_state *sl;
 	uint32_t *queue, qhead, qlen; /* slices owed repairs, served round robin */
+	uint32_t turn_slice;          /* the one being served, turn_left more symbols */
+	unsigned turn_left;
 	/* First pass: slices [front, stripe_end) go out together, symbol
 	 * `row` of each before symbol row+1 of any; `pos` is the next one. */
 	uint32_t front, stripe_end, pos;

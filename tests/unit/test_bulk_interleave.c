@@ -217,7 +217,7 @@ static void test_repeated_nak_during_long_burst(void **state)
 	struct bulk_addr rx = { 1, 2 };
 	uint8_t pkt[BULK_CTL_MAX], miss[40];
 	const struct bulk_sender_counters *n;
-	uint64_t t = 1, first_pass;
+	uint64_t t = 1, first_pass, seen = 0;
 	size_t len;
 
 	(void)state;
@@ -226,7 +226,7 @@ static void test_repeated_nak_during_long_burst(void **state)
 	c.size = 64u * K * SYM * 2;
 	c.symbol = SYM;
 	c.k = K;
-	c.max_rate = c.min_rate = 1u << 20; /* 1 MB/s: 200 symbols take ~60 ms, the
+	c.max_rate = c.min_rate = 1u << 20; /* 1 MB/s: 800 symbols take ~250 ms, the
 					      * first pass (member timeout 5 s) 1.4 s */
 	s = bulk_sender_new(&c, 0);
 	n = bulk_sender_counters(s);
@@ -236,21 +236,29 @@ static void test_repeated_nak_during_long_burst(void **state)
 		t = bulk_sender_deadline(s) > t ? bulk_sender_deadline(s) : t + 1;
 	}
 	first_pass = n->repair_sent;
-	memset(miss, 5, sizeof(miss));
+	memset(miss, 20, sizeof(miss)); /* longer than a round-robin turn */
 	len = bulk_build_nak(pkt, sizeof(pkt), SESSION, 5, 0, 0, 40, miss);
 	bulk_sender_input(s, t, rx, pkt, len, &out);
 	for (uint64_t end = t + 2 * c.repair_holdoff_us; t < end;) {
 		bulk_sender_tick(s, t, &out);
+		for (unsigned i = 0; i < out.n; i++) {
+			if (out.act[i].kind != BULK_ACT_DATA)
+				continue;
+			/* round robin in turns of 8: slice 0 x8, 1 x8, ... */
+			assert_int_equal(out.act[i].slice, (uint32_t)(seen / 8 % 40));
+			seen++;
+		}
 		t = bulk_sender_deadline(s) > t ? bulk_sender_deadline(s) : t + 1;
 	}
-	assert_true(n->repair_sent - first_pass < 200); /* still going */
+	assert_true(seen > 16);
+	assert_true(n->repair_sent - first_pass < 800); /* still going */
 	bulk_sender_input(s, t, rx, pkt, len, &out);
 	assert_int_equal(n->nak_suppressed, 40);
 	for (uint64_t end = t + 1000000; t < end;) {
 		bulk_sender_tick(s, t, &out);
 		t = bulk_sender_deadline(s) > t ? bulk_sender_deadline(s) : t + 1;
 	}
-	assert_int_equal(n->repair_sent - first_pass, 200);
+	assert_int_equal(n->repair_sent - first_pass, 800);
 	bulk_sender_free(s);
 }
 
