@@ -25,7 +25,7 @@
  * slice is cached, 6.8 us when each symbol comes from another slice).
  * Slices a receiver has nothing of (a late joiner, a long
  * outage) go to the carousel, which runs after the first pass so receivers
- * that are on time are not held back.
+ * that are on time are not held back, and sends the slice's k sources.
  */
 #include "mtftp/bulk_sender_private.h"
 #include "mtftp/rs.h"
@@ -208,10 +208,12 @@ bool bulk_sched_next(struct bulk_sender *s, uint64_t now, uint32_t *slice, uint1
 	}
 	if (!s->burst_active && (s->carousel_count == 0 || !carousel_start(s, now)))
 		return false;
+	/* The carousel is for receivers that have nothing of the slice: its
+	 * k source symbols serve them as well as new repairs would, and cost
+	 * no encoding. */
 	st = &s->sl[s->burst_slice];
 	*slice = s->burst_slice;
-	*esi = st->next_esi;
-	st->next_esi = (uint16_t)((st->next_esi + 1) % RS_SYMBOLS);
+	*esi = (uint16_t)(s->burst_size - s->burst_left);
 	st->last_repair_us = now;
 	*burst = s->burst_size;
 	*flags = BULK_F_CAROUSEL;

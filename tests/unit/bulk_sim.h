@@ -63,7 +63,8 @@ struct sim {
 	uint64_t rng;
 	bool corrupt_digest;
 	uint8_t *sent;      /* [slice][esi]: DATA sent (each symbol is encoded once) */
-	uint64_t resent;    /* DATA for a (slice, esi) sent before */
+	uint64_t resent;    /* repair symbols for a (slice, esi) sent before */
+	uint64_t carousel_encoded; /* carousel symbols that needed encoding */
 };
 
 static struct bulk_output out; /* large: not on the stack */
@@ -163,7 +164,9 @@ static void sender_actions(struct sim *m)
 					src[j] = slice + (size_t)j * SYM;
 				rs_encode(k, SYM, src, a->esi, payload);
 			}
-			m->resent += *sent;
+			m->resent += *sent && a->esi >= bulk_slice_k(m->size, K, SYM, a->slice);
+			m->carousel_encoded += (a->pkt[19] & BULK_F_CAROUSEL) &&
+					       a->esi >= bulk_slice_k(m->size, K, SYM, a->slice);
 			*sent = 1;
 			enqueue(m, -1, me, a->pkt, a->len, payload, SYM, true);
 		}

@@ -81,6 +81,7 @@ static void test_blackout_two_seconds(void **state)
 	assert_all_ok(&m);
 	c = bulk_sender_counters(m.s);
 	assert_true(c->carousel_sent > 0); /* the gap came back by the carousel */
+	assert_int_equal(m.carousel_encoded, 0); /* as source symbols */
 	assert_int_equal(m.fetched[0], 0);
 	/* A NAK per slot at most while it was missing data. */
 	assert_true(bulk_receiver_counters(m.r[0])->naks_sent < m.now / m.rc.nak_us * 2);
