@@ -608,7 +608,16 @@ struct transport *transport_uring_create(unsigned queue_depth)
 	u->gso = true;
 	p.cq_entries = queue_depth * 4;
 	p.flags |= IORING_SETUP_CQSIZE;
+	/* One thread submits and reaps: completions wait as task work until
+	 * the loop asks for them, instead of interrupting it one by one
+	 * (Linux 6.1; older kernels refuse the flags and get the plain ring). */
+	p.flags |= IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
 	ret = io_uring_queue_init_params(queue_depth, &u->ring, &p);
+	if (ret == -EINVAL) {
+		p = (struct io_uring_params){ .flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE,
+					      .cq_entries = queue_depth * 4 };
+		ret = io_uring_queue_init_params(queue_depth, &u->ring, &p);
+	}
 	if (ret < 0) {
 		free(u);
 		errno = -ret;
