@@ -88,26 +88,35 @@ static void send_ctl(struct bulk_receiver *r, struct bulk_output *out, const uin
 	a->len = (uint16_t)len;
 }
 
+/* Loss is measured per report (NAK or STATUS), so the sender sees an
+ * overflow within a NAK period; a window restarts only once it spans
+ * enough packets for a burst not to look like a collapse. Until the
+ * current window spans LOSS_SPAN_MIN packets, the last whole window's
+ * figure stands: one lost GSO batch of 16 among 48 packets is not 33%
+ * loss, and reporting it so cut the rate, which made each NAK period's
+ * window smaller still, until the rate sat at its floor. */
+#define LOSS_WINDOW_MIN 2048
+#define LOSS_SPAN_MIN 512
 static uint16_t loss_permille(const struct bulk_receiver *r)
 {
 	uint64_t span;
 
 	if (!r->seq_any)
-		return 0;
+		return r->loss_last;
 	span = (uint64_t)(uint32_t)(r->seq_hi - r->seq_lo) + 1;
+	if (span < LOSS_SPAN_MIN)
+		return r->loss_last;
 	if (span <= r->seq_count)
 		return 0;
 	return (uint16_t)((span - r->seq_count) * 1000 / span);
 }
 
-/* Loss is measured per report (NAK or STATUS), so the sender sees an
- * overflow within a NAK period; a window restarts only once it spans
- * enough packets for a burst not to look like a collapse. */
-#define LOSS_WINDOW_MIN 2048
 static void loss_window_next(struct bulk_receiver *r)
 {
-	if (r->seq_any && (uint32_t)(r->seq_hi - r->seq_lo) >= LOSS_WINDOW_MIN)
+	if (r->seq_any && (uint32_t)(r->seq_hi - r->seq_lo) >= LOSS_WINDOW_MIN) {
+		r->loss_last = loss_permille(r);
 		r->seq_any = false;
+	}
 }
 
 static void send_hello(struct bulk_receiver *r, uint64_t now, struct bulk_output *out)

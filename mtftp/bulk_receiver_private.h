@@ -32,6 +32,7 @@ struct bulk_receiver {
 	unsigned done_tries;
 	uint32_t seq_lo, seq_hi, seq_count;
 	bool seq_any;
+	uint16_t loss_last;          /* permille over the last whole window */
 	uint64_t rng;
 	char msg[160];
 	char url[BULK_URL_MAX + 1];
