@@ -81,9 +81,6 @@ struct transport_io {
 	void *buf;
 	uint32_t len;
 	int msg_flags;
-	/* Run only after the previous op submitted with link set succeeded
-	 * in full (IOSQE_IO_LINK); else it completes with -ECANCELED. */
-	int link;
 	struct sockaddr_in *addr;  /* ACCEPT: peer, with addrlen */
 	socklen_t *addrlen;
 	transport_done_fn done;

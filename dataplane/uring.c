@@ -384,8 +384,6 @@ static int uring_io_submit(struct transport *t, struct transport_io *io)
 		io_uring_sqe_set_data64(sqe, UD_CANCEL);
 		return -EINVAL;
 	}
-	if (io->link)
-		sqe->flags |= IOSQE_IO_LINK;
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)io | UD_IO);
 	return 0;
 }

@@ -37,7 +37,7 @@ static bool tx_done(struct http_conn *c, int res)
 		return false;
 	if (res > 0)
 		progress(c);
-	else if (res != -ECANCELED) /* a cancelled link: the step before was short */
+	else
 		c->tx_failed = true;  /* 0 too: the file shrank or the peer left */
 	return true;
 }
@@ -152,8 +152,7 @@ static void send_plain(struct http_conn *c)
 	} else if (c->in_pipe) {
 		c->splice_out = (struct transport_io){ .kind = TRANSPORT_IO_SPLICE_OUT,
 						       .fd = c->pipe[0], .fd_out = c->fd,
-						       .len = c->in_pipe < c->pipe_cap ?
-							      (uint32_t)c->in_pipe : c->pipe_cap,
+						       .len = (uint32_t)c->in_pipe, /* <= pipe_cap */
 						       .done = on_splice_out, .arg = c };
 		submit(c, &c->splice_out);
 	} else if (c->to_pipe) {
