@@ -498,11 +498,12 @@ static int uring_run_once(struct transport *t, uint64_t deadline_us)
 	struct uring_transport *u = (struct uring_transport *)t;
 	struct io_uring_cqe *cqe;
 	struct __kernel_timespec ts = { 0 };
-	uint64_t now = transport_now_us();
+	uint64_t now;
 	unsigned head, n = 0;
 	int ret;
 
 	run_ready(u);
+	now = transport_now_us(); /* after the splices, so the wait ends on time */
 	if (deadline_us > now && !u->ready) {
 		uint64_t wait = deadline_us - now;
 
