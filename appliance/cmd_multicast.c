@@ -104,6 +104,7 @@ static int start(const struct config *c, const struct config_multicast_session *
 	rc.engine.symbol = (uint16_t)s->symbol;
 	rc.engine.k = (uint8_t)s->k;
 	rc.engine.proactive = (uint8_t)s->redundancy;
+	rc.engine.interleave = (uint16_t)s->interleave;
 	rc.engine.max_rate = s->rate_bps / 8;
 	rc.engine.min_rate = s->min_rate_bps ? s->min_rate_bps / 8 : rc.engine.max_rate / 50;
 	rc.engine.min_receivers = s->min_receivers;

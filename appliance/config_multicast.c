@@ -46,6 +46,7 @@ const char *config_multicast_open(struct config *c, const char *arg)
 	s->symbol = BULK_SYMBOL_DEFAULT;
 	s->k = BULK_K_DEFAULT;
 	s->redundancy = 1;
+	s->interleave = BULK_INTERLEAVE_DEFAULT;
 	return NULL;
 }
 
@@ -133,6 +134,9 @@ const char *config_multicast_set(struct config *c, const char *key, const char *
 	} else if (!strcmp(key, "redundancy")) {
 		if (!(why = config_value_uint(v, 0, 64, &n)))
 			s->redundancy = (unsigned)n;
+	} else if (!strcmp(key, "interleave")) {
+		if (!(why = config_value_uint(v, 1, BULK_INTERLEAVE_MAX, &n)))
+			s->interleave = (unsigned)n;
 	} else if (!strcmp(key, "session-id")) {
 		if (!(why = config_value_uint(v, 1, UINT32_MAX, &n)))
 			s->session_id = (uint32_t)n;

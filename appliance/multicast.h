@@ -38,6 +38,7 @@ struct config_multicast_session {
 	uint32_t receiver_timeout_s;
 	char fetch_url[256];
 	unsigned symbol, k, redundancy;
+	unsigned interleave;   /* slices sent together in the first pass */
 	uint32_t session_id;   /* 0: derived from the name */
 };
 

@@ -30,7 +30,7 @@ static void test_session_values(void **state)
 			       "[multicast rollout]\nobject = images/a.raw\ngroup = 239.1.2.3:9000\n"
 			       "rate = 900M\nmin-receivers = 32\nmax-wait = 30\ndeadline = 600\n"
 			       "fetch-url = http://10.0.0.1/images/a.raw\ninterface = eth1\nttl = 4\n"
-			       "gso = no\n"
+			       "gso = no\ninterleave = 16\n"
 			       "[multicast second]\nobject = b\ngroup = 239.1.2.4:9001\n",
 			       &c, err), 0);
 	assert_non_null(c.multicast);
@@ -48,6 +48,7 @@ static void test_session_values(void **state)
 	assert_string_equal(s->ifname, "eth1");
 	assert_int_equal(s->ttl, 4);
 	assert_false(s->gso);
+	assert_int_equal(s->interleave, 16);
 	/* defaults */
 	s = &c.multicast->s[1];
 	assert_int_equal(s->ttl, 1);
@@ -55,6 +56,7 @@ static void test_session_values(void **state)
 	assert_int_equal(s->deadline_s, 0);
 	assert_true(s->gso);
 	assert_int_equal(s->gso_segments, 16);
+	assert_int_equal(s->interleave, 32);
 	config_free(&c);
 	assert_null(c.multicast);
 }
@@ -70,6 +72,8 @@ static void test_errors(void **state)
 		{ "[multicast a]\nttl = 0\n", "out of range" },
 		{ "[multicast a]\nfetch-url = ftp://x/y\n", "http:// URL" },
 		{ "[multicast a]\nslice-symbols = 200\n", "out of range" },
+		{ "[multicast a]\ninterleave = 0\n", "out of range" },
+		{ "[multicast a]\ninterleave = 257\n", "out of range" },
 		{ "[multicast a]\ncolour = red\n", "unknown key" },
 		{ "[multicast a]\nobject = x\n", "object and group are required" },
 		{ "[multicast a]\nobject = x\ngroup = 239.1.1.1:1\nrate = 10M\nmin-rate = 20M\n",
