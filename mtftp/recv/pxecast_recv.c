@@ -407,12 +407,14 @@ int main(int argc, char **argv)
 			snprintf(hex + 2 * i, 3, "%02x", sha[i]);
 		fprintf(stderr,
 			"pxecast-recv: ok sha256=%s bytes=%llu seconds=%.3f MBps=%.2f http_bytes=%llu "
-			"packets=%llu duplicates=%llu naks=%llu truncated=%llu bad=%llu\n",
+			"packets=%llu duplicates=%llu naks=%llu truncated=%llu bad=%llu "
+			"buffer_full=%llu buffer_peak=%llu\n",
 			hex, (unsigned long long)announced_size, secs,
 			secs > 0 ? (double)announced_size / 1e6 / secs : 0.0,
 			(unsigned long long)x.http_bytes, (unsigned long long)c->packets,
 			(unsigned long long)c->duplicates, (unsigned long long)c->naks_sent,
-			(unsigned long long)c->truncated, (unsigned long long)c->bad_packets);
+			(unsigned long long)c->truncated, (unsigned long long)c->bad_packets,
+			(unsigned long long)c->buffer_full, (unsigned long long)c->buffer_peak);
 	} else {
 		fprintf(stderr, "pxecast-recv: FAILED receiving %s into %s\n", group, x.out_path);
 	}
