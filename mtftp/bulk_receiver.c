@@ -67,11 +67,8 @@ void bulk_receiver_free(struct bulk_receiver *r)
 {
 	if (!r)
 		return;
-	if (r->sl)
-		for (uint32_t i = 0; i < r->obj.nslices; i++)
-			free(r->sl[i].buf);
+	bulk_rx_release(r);
 	free(r->sl);
-	free(r->assembly);
 	free(r->scratch);
 	free(r);
 }
@@ -168,9 +165,10 @@ static void adopt(struct bulk_receiver *r, uint64_t now, struct bulk_addr from,
 		return;
 	}
 	r->sl = calloc(p->u.ann.nslices, sizeof(*r->sl));
-	r->assembly = malloc(slice_bytes);
 	r->scratch = malloc(slice_bytes);
-	if (!r->sl || !r->assembly || !r->scratch) {
+	r->spare_max = p->u.ann.interleave + 2u;
+	r->spare = calloc(r->spare_max, sizeof(*r->spare));
+	if (!r->sl || !r->scratch || !r->spare) {
 		snprintf(r->msg, sizeof(r->msg), "out of memory for %u slices", p->u.ann.nslices);
 		r->state = BULK_RX_FAILED;
 		return;

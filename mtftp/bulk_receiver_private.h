@@ -9,9 +9,11 @@
 #include "mtftp/rs.h"
 
 struct rx_slice {
-	uint8_t *buf;        /* k symbols, then their k esi */
+	uint8_t *buf;        /* k symbol slots: source esi i lands in slot i */
+	uint8_t *rep;        /* repair symbols, rep_cap slots, then their esi */
 	uint64_t quiet_until;
-	uint8_t nsyms;
+	uint8_t nsyms;       /* distinct symbols held: sources + repairs */
+	uint8_t nrep, rep_cap;
 	uint8_t done;
 	uint8_t seen[RS_SYMBOLS / 8];
 };
@@ -27,7 +29,14 @@ struct bulk_receiver {
 	uint32_t due;            /* slices below this were sent in full at least once */
 	uint32_t first_incomplete, slices_done;
 	size_t buffered;
-	uint8_t *assembly, *scratch;
+	uint8_t *scratch;            /* k symbols: what rs_decode rebuilds */
+	/* Slice buffers (k symbols each) not in use, so a stripe's slices do
+	 * not go back to malloc, which would hand out fresh zeroed pages each
+	 * stripe once the heap was trimmed; `written` is the one the last
+	 * WRITE action points into, recycled at the next input. */
+	uint8_t **spare;
+	unsigned nspare, spare_max;
+	uint8_t *written;
 	uint64_t created, last_heard, next_hello, next_nak, next_status, deadline;
 	unsigned done_tries;
 	uint32_t seq_lo, seq_hi, seq_count;
@@ -55,5 +64,7 @@ static inline unsigned bulk_rx_slice_k(const struct bulk_receiver *r, uint32_t s
 /* bulk_rx_slices.c: a DATA packet of the session. */
 void bulk_rx_data(struct bulk_receiver *r, uint64_t now, const struct bulk_packet *p,
 		  struct bulk_output *out);
+/* bulk_rx_slices.c: every slice buffer back, the spares freed. */
+void bulk_rx_release(struct bulk_receiver *r);
 
 #endif

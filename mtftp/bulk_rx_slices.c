@@ -19,32 +19,85 @@ static void slice_complete(struct bulk_receiver *r, uint32_t s)
 		r->state = BULK_RX_VERIFY;
 }
 
+static void buf_put(struct bulk_receiver *r, uint8_t *b)
+{
+	if (b && r->nspare < r->spare_max)
+		r->spare[r->nspare++] = b;
+	else
+		free(b);
+}
+
+static uint8_t *buf_get(struct bulk_receiver *r)
+{
+	return r->nspare ? r->spare[--r->nspare] : malloc((size_t)r->obj.k * r->obj.symbol);
+}
+
+/* Room for `need` more bytes of partial slices, under max_buffer. */
+static bool hold(struct bulk_receiver *r, size_t need)
+{
+	if (r->buffered + need > r->c.max_buffer) {
+		r->n.buffer_full++;
+		return false;
+	}
+	r->buffered += need;
+	if (r->buffered > r->n.buffer_peak)
+		r->n.buffer_peak = r->buffered;
+	return true;
+}
+
+static void slice_free(struct bulk_receiver *r, struct rx_slice *sl, unsigned k)
+{
+	if (sl->buf)
+		r->buffered -= (size_t)k * r->obj.symbol;
+	if (sl->rep)
+		r->buffered -= (size_t)sl->rep_cap * (r->obj.symbol + 1u);
+	buf_put(r, sl->buf);
+	free(sl->rep);
+	sl->buf = sl->rep = NULL;
+	sl->nrep = sl->rep_cap = 0;
+}
+
+/* Sources sit in their slots already: only the missing ones are rebuilt
+ * (from the repairs) and put in place, and the slice is written from its
+ * own buffer. */
 static void decode_slice(struct bulk_receiver *r, uint32_t s, struct bulk_output *out)
 {
 	struct rx_slice *sl = &r->sl[s];
-	unsigned k = bulk_rx_slice_k(r, s), S = r->obj.symbol;
-	const uint8_t *sym[RS_MAX_K], *src[RS_MAX_K];
-	uint8_t *scratch[RS_MAX_K];
+	unsigned k = bulk_rx_slice_k(r, s), S = r->obj.symbol, n = 0;
 	uint64_t off = (uint64_t)s * r->obj.k * S;
 	struct bulk_action *a;
 
-	for (unsigned j = 0; j < k; j++) {
-		sym[j] = sl->buf + (size_t)j * S;
-		scratch[j] = r->scratch + (size_t)j * S;
+	if (sl->nrep > 0) {
+		const uint8_t *sym[RS_MAX_K], *src[RS_MAX_K];
+		uint8_t esi[RS_MAX_K], *scratch[RS_MAX_K];
+
+		for (unsigned i = 0; i < k; i++) {
+			scratch[i] = r->scratch + (size_t)i * S;
+			if (sl->seen[i / 8] & (1u << (i % 8))) {
+				sym[n] = sl->buf + (size_t)i * S;
+				esi[n++] = (uint8_t)i;
+			}
+		}
+		for (unsigned j = 0; j < sl->nrep && n < k; j++) {
+			sym[n] = sl->rep + (size_t)j * S;
+			esi[n++] = sl->rep[(size_t)sl->rep_cap * S + j];
+		}
+		if (n != k || rs_decode(k, S, esi, sym, scratch, src) < 0) {
+			r->n.bad_packets++; /* cannot happen: esi are checked distinct on entry */
+			return;
+		}
+		for (unsigned i = 0; i < k; i++)
+			if (src[i] != sl->buf + (size_t)i * S)
+				memcpy(sl->buf + (size_t)i * S, src[i], S);
 	}
-	if (rs_decode(k, S, sl->buf + (size_t)k * S, sym, scratch, src) < 0) {
-		r->n.bad_packets++; /* cannot happen: esi are checked distinct on entry */
-		return;
-	}
-	for (unsigned i = 0; i < k; i++)
-		memcpy(r->assembly + (size_t)i * S, src[i], S);
-	free(sl->buf);
+	r->written = sl->buf; /* the WRITE below points into it */
 	sl->buf = NULL;
-	r->buffered -= (size_t)k * S + k;
+	r->buffered -= (size_t)k * S;
+	slice_free(r, sl, k);
 	a = bulk_rx_push(out, BULK_ACT_WRITE);
 	if (a) {
 		a->offset = off;
-		a->data = r->assembly;
+		a->data = r->written;
 		a->write_len = (uint32_t)((uint64_t)k * S < r->obj.size - off ? (uint64_t)k * S
 									: r->obj.size - off);
 		r->n.bytes_written += a->write_len;
@@ -53,18 +106,61 @@ static void decode_slice(struct bulk_receiver *r, uint32_t s, struct bulk_output
 	slice_complete(r, s);
 }
 
+/* A symbol into its slice: a source into its slot, a repair into the
+ * slice's repair slots. Those are sized on the first repair to what the
+ * slice then lacks, which bounds every later count of repairs held (the
+ * slice completes at k symbols). */
+static bool store_symbol(struct bulk_receiver *r, struct rx_slice *sl, unsigned k, unsigned esi,
+			 const uint8_t *payload)
+{
+	unsigned S = r->obj.symbol;
+
+	if (!sl->buf) {
+		if (!hold(r, (size_t)k * S))
+			return false;
+		if (!(sl->buf = buf_get(r))) {
+			r->buffered -= (size_t)k * S;
+			r->n.buffer_full++;
+			return false;
+		}
+	}
+	if (esi < k) {
+		memcpy(sl->buf + (size_t)esi * S, payload, S);
+		return true;
+	}
+	if (!sl->rep) {
+		unsigned cap = k - sl->nsyms;
+
+		if (!hold(r, (size_t)cap * (S + 1u)))
+			return false;
+		if (!(sl->rep = malloc((size_t)cap * (S + 1u)))) {
+			r->buffered -= (size_t)cap * (S + 1u);
+			r->n.buffer_full++;
+			return false;
+		}
+		sl->rep_cap = (uint8_t)cap;
+	}
+	if (sl->nrep >= sl->rep_cap)
+		return false; /* cannot happen: see above */
+	memcpy(sl->rep + (size_t)sl->nrep * S, payload, S);
+	sl->rep[(size_t)sl->rep_cap * S + sl->nrep++] = (uint8_t)esi;
+	return true;
+}
+
 void bulk_rx_data(struct bulk_receiver *r, uint64_t now, const struct bulk_packet *p,
 		  struct bulk_output *out)
 {
 	uint32_t s = p->u.data.slice;
 	struct rx_slice *sl;
-	unsigned k, esi = p->u.data.esi, S = r->obj.symbol;
+	unsigned k, esi = p->u.data.esi;
 
+	buf_put(r, r->written); /* the caller has applied the last WRITE */
+	r->written = NULL;
 	if (p->u.data.tag != r->obj.tag) {
 		r->n.other_session++;
 		return;
 	}
-	if (s >= r->obj.nslices || p->u.data.len != S) {
+	if (s >= r->obj.nslices || p->u.data.len != r->obj.symbol) {
 		r->n.bad_packets++;
 		return;
 	}
@@ -91,34 +187,35 @@ void bulk_rx_data(struct bulk_receiver *r, uint64_t now, const struct bulk_packe
 		sl->quiet_until = now + r->c.nak_holdoff_us; /* a large enough repair is coming */
 		r->n.nak_suppressed++;
 	}
-	if (!sl->buf) {
-		size_t need = (size_t)k * S + k;
-
-		if (r->buffered + need > r->c.max_buffer || !(sl->buf = malloc(need))) {
-			r->n.buffer_full++;
-			return;
-		}
-		r->buffered += need;
-		if (r->buffered > r->n.buffer_peak)
-			r->n.buffer_peak = r->buffered;
-	}
+	if (!store_symbol(r, sl, k, esi, p->u.data.payload))
+		return;
 	sl->seen[esi / 8] |= (uint8_t)(1u << (esi % 8));
-	memcpy(sl->buf + (size_t)sl->nsyms * S, p->u.data.payload, S);
-	sl->buf[(size_t)k * S + sl->nsyms] = (uint8_t)esi;
 	if (++sl->nsyms == k)
 		decode_slice(r, s, out);
+}
+
+void bulk_rx_release(struct bulk_receiver *r)
+{
+	buf_put(r, r->written);
+	r->written = NULL;
+	if (r->sl)
+		for (uint32_t s = 0; s < r->obj.nslices; s++)
+			slice_free(r, &r->sl[s], bulk_rx_slice_k(r, s));
+	while (r->nspare > 0)
+		free(r->spare[--r->nspare]);
+	free(r->spare);
+	r->spare = NULL;
+	r->spare_max = 0;
+	r->buffered = 0;
 }
 
 void bulk_receiver_fetched(struct bulk_receiver *r)
 {
 	if (r->state != BULK_RX_FETCH)
 		return;
-	for (uint32_t s = 0; s < r->obj.nslices; s++) {
-		free(r->sl[s].buf);
-		r->sl[s].buf = NULL;
+	bulk_rx_release(r);
+	for (uint32_t s = 0; s < r->obj.nslices; s++)
 		r->sl[s].done = 1;
-	}
-	r->buffered = 0;
 	r->slices_done = r->first_incomplete = r->obj.nslices;
 	r->fetched = true;
 	r->state = BULK_RX_VERIFY;
