@@ -10,11 +10,14 @@
  *   'P' 'B' version(1) type(1) session(4)
  * DATA     tag(4) slice(4) esi(2) burst(1) flags(1) seq(4) payload[symbol]
  * ANNOUNCE tag(4) size(8) sha256(32) symbol(2) k(1) state(1) nslices(4)
- *          rate_kbps(4) front(4) members(2) interleave(2)
+ *          rate_kbps(4) front(4) members(2) interleave(2) next_seq(4)
  * HELLO    receiver(4) tag(4)                     receiver -> sender, repeated
  * WELCOME  receiver(4)                            until WELCOME
- * NAK      receiver(4) loss_permille(2) base(4) count(2) missing[count](1 each)
- * STATUS   receiver(4) slices_done(4) bytes(8) loss_permille(2)
+ * NAK      receiver(4) loss_permille(2) overflows(2) seen_seq(4) base(4) count(2)
+ *          missing[count](1 each); seen_seq: the last DATA the receiver took in
+ * STATUS   receiver(4) slices_done(4) bytes(8) loss_permille(2) overflows(2)
+ *          overflows (NAK, STATUS): times the receiver's socket dropped
+ *          datagrams for want of room since its last report
  * DONE     receiver(4) result(1)                  repeated until DONE_ACK
  * DONE_ACK receiver(4)
  * FETCH    receiver(4, 0 = everyone not done) url_len(2) url[url_len]
@@ -26,11 +29,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BULK_VERSION 1
+#define BULK_VERSION 2 /* 2: NAKs carry seen_seq, ANNOUNCE next_seq */
 #define BULK_HDR 8
 #define BULK_DATA_HDR 24
-#define BULK_ANNOUNCE_LEN 72
-#define BULK_NAK_HDR 20
+#define BULK_ANNOUNCE_LEN 76
+#define BULK_NAK_HDR 26
 #define BULK_NAK_MAX 1024       /* slices in one NAK */
 #define BULK_URL_MAX 255
 #define BULK_CTL_MAX (BULK_NAK_HDR + BULK_NAK_MAX)
@@ -96,6 +99,7 @@ struct bulk_announce {
 	uint32_t front;      /* slices below were sent in full (first pass) */
 	uint16_t members;
 	uint16_t interleave; /* slices sent together in the first pass, >= 1 */
+	uint32_t next_seq;   /* the seq of the next DATA: all before it were sent */
 };
 
 struct bulk_packet {
@@ -113,14 +117,14 @@ struct bulk_packet {
 		struct { uint32_t receiver, tag; } hello;
 		struct { uint32_t receiver; } welcome, done_ack;
 		struct {
-			uint32_t receiver, base;
-			uint16_t loss_permille, count;
+			uint32_t receiver, base, seen_seq;
+			uint16_t loss_permille, overflows, count;
 			const uint8_t *missing;
 		} nak;
 		struct {
 			uint32_t receiver, slices_done;
 			uint64_t bytes;
-			uint16_t loss_permille;
+			uint16_t loss_permille, overflows;
 		} status;
 		struct { uint32_t receiver; uint8_t result; } done;
 		struct { uint32_t receiver; uint16_t url_len; const char *url; } fetch;
@@ -144,9 +148,11 @@ size_t bulk_build_hello(uint8_t *buf, size_t cap, uint32_t session, uint32_t rec
 size_t bulk_build_id(uint8_t *buf, size_t cap, uint8_t type, uint32_t session,
 		     uint32_t receiver); /* WELCOME, DONE_ACK */
 size_t bulk_build_nak(uint8_t *buf, size_t cap, uint32_t session, uint32_t receiver,
-		      uint16_t loss_permille, uint32_t base, uint16_t count, const uint8_t *missing);
+		      uint16_t loss_permille, uint16_t overflows, uint32_t seen_seq, uint32_t base,
+		      uint16_t count, const uint8_t *missing);
 size_t bulk_build_status(uint8_t *buf, size_t cap, uint32_t session, uint32_t receiver,
-			 uint32_t slices_done, uint64_t bytes, uint16_t loss_permille);
+			 uint32_t slices_done, uint64_t bytes, uint16_t loss_permille,
+			 uint16_t overflows);
 size_t bulk_build_done(uint8_t *buf, size_t cap, uint32_t session, uint32_t receiver,
 		       uint8_t result);
 size_t bulk_build_fetch(uint8_t *buf, size_t cap, uint32_t session, uint32_t receiver,
@@ -203,7 +209,6 @@ struct bulk_sender_config {
 	uint64_t deadline_us;        /* after the start: laggards fetch by HTTP; 0 = none */
 	uint64_t member_timeout_us;  /* silent receivers are dropped */
 	uint64_t announce_us;        /* ANNOUNCE period */
-	uint64_t repair_holdoff_us;  /* NAKs this soon after a repair burst are late echoes */
 	unsigned loss_threshold_permille; /* AIMD: decrease above this */
 	unsigned max_members;
 	unsigned nak_per_second;     /* per receiver; beyond: dropped, counted */
@@ -219,6 +224,7 @@ struct bulk_sender_counters {
 	uint64_t bad_packets, truncated, unknown_session, nonmember, members_full;
 	uint64_t joins, timeouts, fetch_told, done_ok, done_failed;
 	uint64_t rate_decreases;
+	uint64_t overflow_reports;   /* NAKs and STATUS naming socket overflows */
 };
 
 struct bulk_member_info {
@@ -305,6 +311,10 @@ void bulk_receiver_fetched(struct bulk_receiver *r);
  * its range; false when none is left. */
 bool bulk_receiver_next_missing(const struct bulk_receiver *r, uint32_t *cursor, uint64_t *off,
 				uint64_t *len);
+/* The receiving socket has dropped `total` datagrams for want of room since
+ * it was opened (SO_RXQ_OVFL). The next NAK or STATUS tells the sender,
+ * which slows down: this receiver cannot keep up. */
+void bulk_receiver_socket_drops(struct bulk_receiver *r, uint32_t total);
 uint64_t bulk_receiver_deadline(const struct bulk_receiver *r);
 enum bulk_receiver_state bulk_receiver_state(const struct bulk_receiver *r);
 const struct bulk_receiver_counters *bulk_receiver_counters(const struct bulk_receiver *r);

@@ -48,7 +48,7 @@ static size_t fixed_len(uint8_t type)
 	case BULK_HELLO: return 8;
 	case BULK_WELCOME: case BULK_DONE_ACK: return 4;
 	case BULK_NAK: return BULK_NAK_HDR - BULK_HDR;
-	case BULK_STATUS: return 18;
+	case BULK_STATUS: return 20;
 	case BULK_DONE: return 5;
 	case BULK_FETCH: return 6;
 	default: return 0;
@@ -68,6 +68,7 @@ static enum bulk_parse_status parse_announce(const uint8_t *p, struct bulk_annou
 	a->front = rd32(p + 56);
 	a->members = rd16(p + 60);
 	a->interleave = rd16(p + 62);
+	a->next_seq = rd32(p + 64);
 	if (a->interleave == 0)
 		a->interleave = 1; /* a sender that sends slices one after the other */
 	if (a->interleave > BULK_INTERLEAVE_MAX ||
@@ -127,8 +128,10 @@ enum bulk_parse_status bulk_parse(const uint8_t *buf, size_t len, struct bulk_pa
 	case BULK_NAK:
 		out->u.nak.receiver = rd32(p);
 		out->u.nak.loss_permille = rd16(p + 4);
-		out->u.nak.base = rd32(p + 6);
-		out->u.nak.count = rd16(p + 10);
+		out->u.nak.overflows = rd16(p + 6);
+		out->u.nak.seen_seq = rd32(p + 8);
+		out->u.nak.base = rd32(p + 12);
+		out->u.nak.count = rd16(p + 16);
 		out->u.nak.missing = p + fixed;
 		if (out->u.nak.count == 0 || out->u.nak.count > BULK_NAK_MAX)
 			return BULK_PARSE_FIELD;
@@ -143,6 +146,7 @@ enum bulk_parse_status bulk_parse(const uint8_t *buf, size_t len, struct bulk_pa
 		out->u.status.slices_done = rd32(p + 4);
 		out->u.status.bytes = rd64(p + 8);
 		out->u.status.loss_permille = rd16(p + 16);
+		out->u.status.overflows = rd16(p + 18);
 		if (out->u.status.loss_permille > 1000)
 			return BULK_PARSE_FIELD;
 		break;
@@ -227,6 +231,7 @@ size_t bulk_build_announce(uint8_t *buf, size_t cap, uint32_t session,
 	wr32(p + 56, a->front);
 	wr16(p + 60, a->members);
 	wr16(p + 62, a->interleave);
+	wr32(p + 64, a->next_seq);
 	return BULK_ANNOUNCE_LEN;
 }
 
@@ -249,29 +254,34 @@ size_t bulk_build_id(uint8_t *buf, size_t cap, uint8_t type, uint32_t session, u
 }
 
 size_t bulk_build_nak(uint8_t *buf, size_t cap, uint32_t session, uint32_t receiver,
-		      uint16_t loss_permille, uint32_t base, uint16_t count, const uint8_t *missing)
+		      uint16_t loss_permille, uint16_t overflows, uint32_t seen_seq, uint32_t base,
+		      uint16_t count, const uint8_t *missing)
 {
 	if (count == 0 || count > BULK_NAK_MAX ||
 	    !hdr(buf, cap, (size_t)BULK_NAK_HDR + count, BULK_NAK, session))
 		return 0;
 	wr32(buf + 8, receiver);
 	wr16(buf + 12, loss_permille);
-	wr32(buf + 14, base);
-	wr16(buf + 18, count);
+	wr16(buf + 14, overflows);
+	wr32(buf + 16, seen_seq);
+	wr32(buf + 20, base);
+	wr16(buf + 24, count);
 	memcpy(buf + BULK_NAK_HDR, missing, count);
 	return (size_t)BULK_NAK_HDR + count;
 }
 
 size_t bulk_build_status(uint8_t *buf, size_t cap, uint32_t session, uint32_t receiver,
-			 uint32_t slices_done, uint64_t bytes, uint16_t loss_permille)
+			 uint32_t slices_done, uint64_t bytes, uint16_t loss_permille,
+			 uint16_t overflows)
 {
-	if (!hdr(buf, cap, BULK_HDR + 18, BULK_STATUS, session))
+	if (!hdr(buf, cap, BULK_HDR + 20, BULK_STATUS, session))
 		return 0;
 	wr32(buf + 8, receiver);
 	wr32(buf + 12, slices_done);
 	wr64(buf + 16, bytes);
 	wr16(buf + 24, loss_permille);
-	return BULK_HDR + 18;
+	wr16(buf + 26, overflows);
+	return BULK_HDR + 20;
 }
 
 size_t bulk_build_done(uint8_t *buf, size_t cap, uint32_t session, uint32_t receiver,

@@ -125,15 +125,25 @@ static void send_hello(struct bulk_receiver *r, uint64_t now, struct bulk_output
 	r->next_hello = now + r->c.hello_us;
 }
 
+/* Socket overflows since the last report, and that report made. */
+static uint16_t overflows_to_report(struct bulk_receiver *r)
+{
+	uint32_t n = r->socket_drops - r->socket_drops_reported;
+
+	r->socket_drops_reported = r->socket_drops;
+	return (uint16_t)(n > UINT16_MAX ? UINT16_MAX : n);
+}
+
 static void send_status(struct bulk_receiver *r, uint64_t now, struct bulk_output *out)
 {
-	uint8_t pkt[BULK_HDR + 18];
+	uint8_t pkt[BULK_HDR + 20];
 	uint64_t bytes = (uint64_t)r->slices_done * r->obj.k * r->obj.symbol;
 
 	if (bytes > r->obj.size)
 		bytes = r->obj.size;
 	send_ctl(r, out, pkt, bulk_build_status(pkt, sizeof(pkt), r->session, r->c.receiver,
-						r->slices_done, bytes, loss_permille(r)));
+						r->slices_done, bytes, loss_permille(r),
+						overflows_to_report(r)));
 	loss_window_next(r);
 	r->next_status = now + r->c.status_us;
 }
@@ -223,6 +233,8 @@ void bulk_receiver_input(struct bulk_receiver *r, uint64_t now, struct bulk_addr
 		}
 		if (p.u.ann.front > r->due)
 			r->due = p.u.ann.front;
+		if (p.u.ann.next_seq != 0) /* packets arrive in order: the rest were lost */
+			bulk_rx_seen(r, p.u.ann.next_seq - 1);
 		if (p.u.ann.state == BULK_SS_FINISHED && r->state == BULK_RX_RECEIVING) {
 			snprintf(r->msg, sizeof(r->msg), "the sender ended the session");
 			r->state = BULK_RX_FETCH;
@@ -277,7 +289,8 @@ static void maybe_nak(struct bulk_receiver *r, uint64_t now, struct bulk_output 
 	if (count == 0)
 		return;
 	send_ctl(r, out, pkt, bulk_build_nak(pkt, sizeof(pkt), r->session, r->c.receiver,
-					     loss_permille(r), base, (uint16_t)count, miss));
+					     loss_permille(r), overflows_to_report(r), r->seen_seq, base,
+					     (uint16_t)count, miss));
 	r->n.naks_sent++;
 	loss_window_next(r);
 }
@@ -346,6 +359,11 @@ void bulk_receiver_tick(struct bulk_receiver *r, uint64_t now, struct bulk_outpu
 {
 	out->n = 0;
 	timers(r, now, out);
+}
+
+void bulk_receiver_socket_drops(struct bulk_receiver *r, uint32_t total)
+{
+	r->socket_drops = total;
 }
 
 uint64_t bulk_receiver_deadline(const struct bulk_receiver *r) { return r->deadline; }

@@ -40,6 +40,12 @@ struct bulk_receiver {
 	uint64_t created, last_heard, next_hello, next_nak, next_status, deadline;
 	unsigned done_tries;
 	uint32_t seq_lo, seq_hi, seq_count;
+	/* The last DATA taken in or known lost (an ANNOUNCE tells what was
+	 * sent before it): NAKs carry it, so the sender knows which of its
+	 * repairs are still on their way here. */
+	uint32_t seen_seq;
+	bool seen_any;
+	uint32_t socket_drops, socket_drops_reported; /* overflows of the socket */
 	bool seq_any;
 	uint16_t loss_last;          /* permille over the last whole window */
 	uint64_t rng;
@@ -64,6 +70,8 @@ static inline unsigned bulk_rx_slice_k(const struct bulk_receiver *r, uint32_t s
 /* bulk_rx_slices.c: a DATA packet of the session. */
 void bulk_rx_data(struct bulk_receiver *r, uint64_t now, const struct bulk_packet *p,
 		  struct bulk_output *out);
+/* bulk_rx_slices.c: DATA up to `seq` was taken in or lost. */
+void bulk_rx_seen(struct bulk_receiver *r, uint32_t seq);
 /* bulk_rx_slices.c: every slice buffer back, the spares freed. */
 void bulk_rx_release(struct bulk_receiver *r);
 

@@ -165,6 +165,7 @@ void bulk_rx_data(struct bulk_receiver *r, uint64_t now, const struct bulk_packe
 		return;
 	}
 	r->n.data++;
+	bulk_rx_seen(r, p->u.data.seq);
 	if (!r->seq_any) {
 		r->seq_any = true;
 		r->seq_lo = r->seq_hi = p->u.data.seq;
@@ -192,6 +193,13 @@ void bulk_rx_data(struct bulk_receiver *r, uint64_t now, const struct bulk_packe
 	sl->seen[esi / 8] |= (uint8_t)(1u << (esi % 8));
 	if (++sl->nsyms == k)
 		decode_slice(r, s, out);
+}
+
+void bulk_rx_seen(struct bulk_receiver *r, uint32_t seq)
+{
+	if (!r->seen_any || (int32_t)(seq - r->seen_seq) > 0)
+		r->seen_seq = seq;
+	r->seen_any = true;
 }
 
 void bulk_rx_release(struct bulk_receiver *r)

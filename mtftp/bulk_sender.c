@@ -3,7 +3,12 @@
  * packets, runs the timers and the rate; what goes out next (the
  * interleaved first pass, repairs, the carousel) is bulk_schedule.c.
  *
- * The rate follows the NAK-reported loss (AIMD) under the configured cap.
+ * The rate follows what receivers report (AIMD) under the configured cap:
+ * it is cut when the worst loss passes the threshold (loss below it may be
+ * the network's, and repairs cover it) or when a receiver's socket
+ * overflowed (it cannot take the rate: at a 10% threshold alone, receivers
+ * sharing 2 CPUs ran at up to 10% overflow, and every lost packet cost a
+ * repair).
  */
 #include "mtftp/bulk_sender_private.h"
 #include "mtftp/rs.h"
@@ -29,7 +34,6 @@ void bulk_sender_defaults(struct bulk_sender_config *c)
 	c->max_wait_us = 10ull * 1000000;
 	c->member_timeout_us = 5ull * 1000000;
 	c->announce_us = 100000;
-	c->repair_holdoff_us = 20000;
 	c->loss_threshold_permille = 100;
 	c->max_members = 1024;
 	c->nak_per_second = 200;
@@ -127,7 +131,7 @@ static void send_announce(struct bulk_sender *s, struct bulk_output *out)
 		.state = (uint8_t)s->state, .nslices = s->nslices,
 		.rate_kbps = (uint32_t)(s->rate * 8 / 1000 > UINT32_MAX ? UINT32_MAX : s->rate * 8 / 1000),
 		.front = s->front, .members = (uint16_t)(s->nm > 0xffff ? 0xffff : s->nm),
-		.interleave = s->c.interleave,
+		.interleave = s->c.interleave, .next_seq = s->seq,
 	};
 	uint8_t pkt[BULK_ANNOUNCE_LEN];
 
@@ -166,10 +170,17 @@ static struct member *member_check(struct bulk_sender *s, uint32_t id, struct bu
 	return m;
 }
 
-static void note_loss(struct bulk_sender *s, unsigned permille)
+/* What a receiver reports. Loss alone may be the network's and is
+ * repaired; a socket that overflowed means a receiver cannot take this
+ * rate, and losses would only grow with it. */
+static void note_report(struct bulk_sender *s, unsigned permille, unsigned overflows)
 {
 	if (permille > s->worst_loss)
 		s->worst_loss = permille;
+	if (overflows > 0) {
+		s->overflowed = true;
+		s->n.overflow_reports++;
+	}
 }
 
 static void on_hello(struct bulk_sender *s, uint64_t now, struct bulk_addr from,
@@ -222,7 +233,7 @@ static void on_nak(struct bulk_sender *s, uint64_t now, struct bulk_member_info 
 	}
 	s->n.naks++;
 	info->naks++;
-	note_loss(s, p->u.nak.loss_permille);
+	note_report(s, p->u.nak.loss_permille, p->u.nak.overflows);
 	if (info->state != BULK_M_ACTIVE)
 		return; /* fetching by HTTP or done: no more repairs for it */
 	for (unsigned i = 0; i < p->u.nak.count; i++) {
@@ -234,7 +245,7 @@ static void on_nak(struct bulk_sender *s, uint64_t now, struct bulk_member_info 
 			s->n.nak_past_end++;
 			return;
 		}
-		bulk_sched_nak(s, now, slice, miss[i]);
+		bulk_sched_nak(s, slice, miss[i], p->u.nak.seen_seq);
 	}
 }
 
@@ -276,7 +287,7 @@ void bulk_sender_input(struct bulk_sender *s, uint64_t now, struct bulk_addr fro
 			m->info.bytes = p.u.status.bytes > s->c.size ? s->c.size : p.u.status.bytes;
 			m->info.loss_permille = p.u.status.loss_permille;
 			if (m->info.state == BULK_M_ACTIVE)
-				note_loss(s, p.u.status.loss_permille);
+				note_report(s, p.u.status.loss_permille, p.u.status.overflows);
 		}
 		return;
 	case BULK_DONE:
@@ -379,7 +390,7 @@ void bulk_sender_tick(struct bulk_sender *s, uint64_t now, struct bulk_output *o
 	    all_settled(s))
 		s->state = BULK_SS_FINISHED;
 	if (now >= s->next_aimd) {
-		if (s->worst_loss > s->c.loss_threshold_permille) {
+		if (s->worst_loss > s->c.loss_threshold_permille || s->overflowed) {
 			s->rate = s->rate * 7 / 10;
 			s->n.rate_decreases++;
 		} else {
@@ -390,6 +401,7 @@ void bulk_sender_tick(struct bulk_sender *s, uint64_t now, struct bulk_output *o
 		if (s->rate < s->c.min_rate)
 			s->rate = s->c.min_rate;
 		s->worst_loss = 0;
+		s->overflowed = false;
 		s->next_aimd = now + AIMD_INTERVAL_US;
 	}
 	if (now >= s->next_announce && s->state != BULK_SS_FINISHED) {
@@ -412,8 +424,10 @@ void bulk_sender_tick(struct bulk_sender *s, uint64_t now, struct bulk_output *o
 		uint16_t esi;
 		uint8_t burst, flags;
 
-		if (!bulk_sched_next(s, now, &slice, &esi, &burst, &flags))
+		if (!bulk_sched_next(s, &slice, &esi, &burst, &flags))
 			break;
+		if (flags & (BULK_F_REPAIR | BULK_F_CAROUSEL))
+			bulk_sched_sent(s, slice, s->seq);
 		a = push(out, BULK_ACT_DATA);
 		a->slice = slice;
 		a->esi = esi;

@@ -7,8 +7,17 @@
 
 #include "mtftp/bulk.h"
 
+/* Repair or carousel symbols of one slice sent with consecutive seqs (a
+ * turn, a carousel burst). */
+struct repair_run {
+	uint32_t seq;
+	uint8_t n;
+};
+#define REPAIR_RUNS 4
+
 struct slice_state {
-	uint64_t last_repair_us; /* last repair or carousel symbol sent */
+	struct repair_run run[REPAIR_RUNS]; /* the latest runs, a ring */
+	uint8_t run_next;
 	uint16_t next_esi;   /* next repair symbol never sent */
 	uint8_t want;        /* repair symbols owed, burst not started */
 	uint8_t burst_left;  /* symbols of the started repair burst still to send */
@@ -45,6 +54,7 @@ struct bulk_sender {
 	double tokens;
 	uint64_t tokens_at, created, started, next_announce, next_aimd, deadline;
 	unsigned worst_loss;
+	bool overflowed;              /* a receiver's socket overflowed this interval */
 	struct member *m;
 	unsigned nm;
 	struct bulk_sender_counters n;
@@ -52,11 +62,14 @@ struct bulk_sender {
 
 /* bulk_schedule.c */
 void bulk_sched_init(struct bulk_sender *s);
-/* A receiver lacks `missing` symbols of `slice` (< nslices). */
-void bulk_sched_nak(struct bulk_sender *s, uint64_t now, uint32_t slice, unsigned missing);
+/* A receiver lacks `missing` symbols of `slice` (< nslices), having taken
+ * in DATA up to seq `seen`. */
+void bulk_sched_nak(struct bulk_sender *s, uint32_t slice, unsigned missing, uint32_t seen);
 bool bulk_sched_pending(const struct bulk_sender *s);
 /* The next symbol to send; false when there is nothing. */
-bool bulk_sched_next(struct bulk_sender *s, uint64_t now, uint32_t *slice, uint16_t *esi,
-		     uint8_t *burst, uint8_t *flags);
+bool bulk_sched_next(struct bulk_sender *s, uint32_t *slice, uint16_t *esi, uint8_t *burst,
+		     uint8_t *flags);
+/* A repair or carousel symbol of `slice` went out as DATA seq `seq`. */
+void bulk_sched_sent(struct bulk_sender *s, uint32_t slice, uint32_t seq);
 
 #endif

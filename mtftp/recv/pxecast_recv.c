@@ -213,6 +213,8 @@ static int open_socket(const char *group, const char *ifname, struct sockaddr_in
 		die("joining the group: %s", strerror(errno));
 	/* Batches of packets in one receive, when the kernel can (>= 5.0). */
 	setsockopt(s, SOL_UDP, UDP_GRO, &one, sizeof(one));
+	/* The socket's drop count with each receive: the sender slows down. */
+	setsockopt(s, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	return s;
 }
 
@@ -235,7 +237,7 @@ static int receive_batch(struct recv *x)
 	struct iovec iov[BATCH];
 	struct sockaddr_in from[BATCH];
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(uint32_t))];
 		struct cmsghdr align;
 	} ctl[BATCH];
 	int n;
@@ -263,6 +265,11 @@ static int receive_batch(struct recv *x)
 				memcpy(&g, CMSG_DATA(cm), sizeof(g));
 				if (g > 0)
 					seg = (size_t)g;
+			} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
+				uint32_t drops;
+
+				memcpy(&drops, CMSG_DATA(cm), sizeof(drops));
+				bulk_receiver_socket_drops(x->r, drops);
 			}
 		}
 		for (size_t off = 0; off < len; off += seg)

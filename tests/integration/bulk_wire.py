@@ -15,10 +15,11 @@ import sys
 import time
 
 HELLO, WELCOME, NAK, STATUS, DONE, DATA = 3, 4, 5, 6, 7, 1
+VERSION, ANNOUNCE_LEN = 2, 76
 
 
 def hdr(t, session):
-    return b"PB" + bytes([1, t]) + struct.pack(">I", session)
+    return b"PB" + bytes([VERSION, t]) + struct.pack(">I", session)
 
 
 def main():
@@ -40,7 +41,7 @@ def main():
         if not r:
             continue
         pkt, src = s.recvfrom(65536)
-        if len(pkt) == 72 and pkt[:3] == b"PB\x01" and pkt[3] == 2:
+        if len(pkt) == ANNOUNCE_LEN and pkt[:3] == b"PB" + bytes([VERSION]) and pkt[3] == 2:
             session = struct.unpack(">I", pkt[4:8])[0]
             tag, size = struct.unpack(">IQ", pkt[8:20])
             nslices = struct.unpack(">I", pkt[56:60])[0]
@@ -59,14 +60,14 @@ def main():
     me, stranger = 0x5151, 0x7777
     bad = session ^ 0xFFFF
     send("unknown_session", hdr(HELLO, bad) + struct.pack(">II", me, tag), 5)
-    send("unknown_session", hdr(NAK, bad) + struct.pack(">IHIH", me, 0, 0, 1) + b"\x01", 5)
-    send("nonmember", hdr(NAK, session) + struct.pack(">IHIH", stranger, 0, 0, 1) + b"\x01", 5)
-    send("nonmember", hdr(STATUS, session) + struct.pack(">IIQH", stranger, 0, 0, 0), 5)
+    send("unknown_session", hdr(NAK, bad) + struct.pack(">IHHIIH", me, 0, 0, 0, 0, 1) + b"\x01", 5)
+    send("nonmember", hdr(NAK, session) + struct.pack(">IHHIIH", stranger, 0, 0, 0, 0, 1) + b"\x01", 5)
+    send("nonmember", hdr(STATUS, session) + struct.pack(">IIQHH", stranger, 0, 0, 0, 0), 5)
     send("nonmember", hdr(DONE, session) + struct.pack(">IB", stranger, 0), 5)
-    nak = hdr(NAK, session) + struct.pack(">IHIH", me, 0, 0, 1) + b"\x01"
+    nak = hdr(NAK, session) + struct.pack(">IHHIIH", me, 0, 0, 0, 0, 1) + b"\x01"
     for cut in range(8, len(nak)):
         send("truncated", nak[:cut])
-    status = hdr(STATUS, session) + struct.pack(">IIQH", me, 0, 0, 0)
+    status = hdr(STATUS, session) + struct.pack(">IIQHH", me, 0, 0, 0, 0)
     for cut in range(8, len(status)):
         send("truncated", status[:cut])
     send("bad_packets", b"GARBAGE-" * 4, 5)
@@ -88,7 +89,7 @@ def main():
     if not welcomed:
         print("no WELCOME", file=sys.stderr)
         return 1
-    send("nak_past_end", hdr(NAK, session) + struct.pack(">IHIH", me, 0, nslices + 10, 4) + b"\x01" * 4)
+    send("nak_past_end", hdr(NAK, session) + struct.pack(">IHHIIH", me, 0, 0, 0, nslices + 10, 4) + b"\x01" * 4)
     send("storm", nak, 2000)
     send("done", hdr(DONE, session) + struct.pack(">IB", me, 0), 3)
     print("sent " + " ".join(f"{k}={v}" for k, v in sorted(sent.items())))

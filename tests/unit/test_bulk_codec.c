@@ -13,7 +13,7 @@ static struct bulk_announce sample_announce(void)
 {
 	struct bulk_announce a = { .tag = 0xdeadbeef, .size = 10u << 20, .symbol = 1448, .k = 64,
 				   .state = BULK_SS_RUNNING, .rate_kbps = 500000, .front = 3,
-				   .members = 7, .interleave = 32 };
+				   .members = 7, .interleave = 32, .next_seq = 0x89abcdefu };
 
 	for (int i = 0; i < 32; i++)
 		a.sha256[i] = (uint8_t)i;
@@ -64,18 +64,21 @@ static void test_roundtrip(void **state)
 	assert_int_equal(p.u.ann.front, 3);
 	assert_int_equal(p.u.ann.members, 7);
 	assert_int_equal(p.u.ann.interleave, 32);
+	assert_int_equal(p.u.ann.next_seq, 0x89abcdefu);
 	/* an older sender's zero pad: slices one after the other */
 	a.interleave = 0;
 	n = bulk_build_announce(buf, sizeof(buf), 42, &a);
 	assert_int_equal(bulk_parse(buf, n, &p), BULK_PARSE_OK);
 	assert_int_equal(p.u.ann.interleave, 1);
 
-	n = bulk_build_nak(buf, sizeof(buf), 42, 77, 15, 100, 5, miss);
+	n = bulk_build_nak(buf, sizeof(buf), 42, 77, 15, 0x1234, 0xfedcba98u, 100, 5, miss);
 	assert_int_equal(bulk_parse(buf, n, &p), BULK_PARSE_OK);
 	assert_int_equal(p.u.nak.receiver, 77);
 	assert_int_equal(p.u.nak.base, 100);
 	assert_int_equal(p.u.nak.count, 5);
 	assert_int_equal(p.u.nak.loss_permille, 15);
+	assert_int_equal(p.u.nak.seen_seq, 0xfedcba98u);
+	assert_int_equal(p.u.nak.overflows, 0x1234);
 	assert_memory_equal(p.u.nak.missing, miss, 5);
 
 	n = bulk_build_hello(buf, sizeof(buf), 42, 77, 0xdeadbeef);
@@ -83,8 +86,10 @@ static void test_roundtrip(void **state)
 	assert_int_equal(p.u.hello.receiver, 77);
 	assert_int_equal(p.u.hello.tag, 0xdeadbeef);
 
-	n = bulk_build_status(buf, sizeof(buf), 42, 77, 12, 123456789012ull, 3);
+	n = bulk_build_status(buf, sizeof(buf), 42, 77, 12, 123456789012ull, 3, 7);
 	assert_int_equal(bulk_parse(buf, n, &p), BULK_PARSE_OK);
+	assert_int_equal(p.u.status.loss_permille, 3);
+	assert_int_equal(p.u.status.overflows, 7);
 	assert_int_equal(p.u.status.bytes, 123456789012ull);
 	assert_int_equal(p.u.status.slices_done, 12);
 
@@ -117,8 +122,8 @@ static void test_truncations(void **state)
 	lens[0] = bulk_build_announce(pkts[0], BULK_CTL_MAX, 1, &a);
 	lens[1] = bulk_build_hello(pkts[1], BULK_CTL_MAX, 1, 2, 3);
 	lens[2] = bulk_build_id(pkts[2], BULK_CTL_MAX, BULK_WELCOME, 1, 2);
-	lens[3] = bulk_build_nak(pkts[3], BULK_CTL_MAX, 1, 2, 0, 0, 3, miss);
-	lens[4] = bulk_build_status(pkts[4], BULK_CTL_MAX, 1, 2, 3, 4, 5);
+	lens[3] = bulk_build_nak(pkts[3], BULK_CTL_MAX, 1, 2, 0, 0, 0, 0, 3, miss);
+	lens[4] = bulk_build_status(pkts[4], BULK_CTL_MAX, 1, 2, 3, 4, 5, 0);
 	lens[5] = bulk_build_done(pkts[5], BULK_CTL_MAX, 1, 2, 0);
 	lens[6] = bulk_build_id(pkts[6], BULK_CTL_MAX, BULK_DONE_ACK, 1, 2);
 	lens[7] = bulk_build_fetch(pkts[7], BULK_CTL_MAX, 1, 2, "http://x/y");
@@ -149,7 +154,7 @@ static void test_bad_fields(void **state)
 	buf[0] = 'X';
 	assert_int_equal(bulk_parse(buf, n, &p), BULK_PARSE_MAGIC);
 	buf[0] = 'P';
-	buf[2] = 2;
+	buf[2] = BULK_VERSION + 1;
 	assert_int_equal(bulk_parse(buf, n, &p), BULK_PARSE_VERSION);
 	buf[2] = BULK_VERSION;
 	buf[3] = 99;
@@ -177,14 +182,14 @@ static void test_bad_fields(void **state)
 	assert_int_equal(bulk_parse(buf, n, &p), BULK_PARSE_OK);
 
 	/* NAK: count field larger than the packet, base + count wrapping */
-	n = bulk_build_nak(buf, sizeof(buf), 1, 2, 0, 5, 1, miss);
-	buf[19] = 2;
+	n = bulk_build_nak(buf, sizeof(buf), 1, 2, 0, 0, 0, 5, 1, miss);
+	buf[25] = 2; /* count, low byte */
 	assert_int_equal(bulk_parse(buf, n, &p), BULK_PARSE_LENGTH);
-	n = bulk_build_nak(buf, sizeof(buf), 1, 2, 0, UINT32_MAX, 1, miss);
+	n = bulk_build_nak(buf, sizeof(buf), 1, 2, 0, 0, 0, UINT32_MAX, 1, miss);
 	assert_int_equal(bulk_parse(buf, n, &p), BULK_PARSE_FIELD);
-	n = bulk_build_nak(buf, sizeof(buf), 1, 2, 1001, 0, 1, miss);
+	n = bulk_build_nak(buf, sizeof(buf), 1, 2, 1001, 0, 0, 0, 1, miss);
 	assert_int_equal(bulk_parse(buf, n, &p), BULK_PARSE_FIELD);
-	assert_int_equal(bulk_build_nak(buf, sizeof(buf), 1, 2, 0, 0, 0, miss), 0);
+	assert_int_equal(bulk_build_nak(buf, sizeof(buf), 1, 2, 0, 0, 0, 0, 0, miss), 0);
 
 	/* DATA esi beyond the code's symbol space */
 	n = bulk_build_data_hdr(buf, sizeof(buf), 1, 2, 3, 256, 0, 0, 5);

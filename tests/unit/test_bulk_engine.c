@@ -77,6 +77,7 @@ static void test_bursts_under_threshold_keep_the_rate(void **state)
 {
 	struct sim m;
 	const struct bulk_sender_counters *c;
+	uint64_t intervals;
 
 	(void)state;
 	sim_init(&m, 8, 4u << 20);
@@ -85,7 +86,12 @@ static void test_bursts_under_threshold_keep_the_rate(void **state)
 	sim_run(&m, 60000000);
 	assert_all_ok(&m);
 	c = bulk_sender_counters(m.s);
-	assert_true(c->rate_decreases <= 2);
+	/* Runs start at random, so a few windows do pass the threshold: the
+	 * rate may be cut now and then, but not driven down (the collapse cut
+	 * it at nearly every one of its 100 ms steps). */
+	intervals = m.now / 100000;
+	assert_true(c->rate_decreases * 4 <= intervals);
+	assert_true(bulk_sender_rate(m.s) >= m.sc.max_rate / 4);
 	sim_free(&m);
 }
 
@@ -211,6 +217,73 @@ static void test_digest_mismatch_fails(void **state)
 }
 
 /* Control packets the sender must drop and count. */
+/* A receiver whose socket overflowed says so in its next report, once; the
+ * sender slows down for it although the loss it reports is low. */
+static void test_socket_overflow_slows_the_sender(void **state)
+{
+	struct bulk_receiver_config rc;
+	struct bulk_sender_config c;
+	struct bulk_receiver *r;
+	struct bulk_sender *s;
+	struct bulk_addr rx = { 1, 2 }, tx = { SENDER_IP, 5000 };
+	struct bulk_announce a = { .tag = 0x11223344, .size = 1u << 20, .symbol = 1024, .k = 16,
+				   .state = BULK_SS_RUNNING, .interleave = 1 };
+	struct bulk_packet p;
+	uint8_t pkt[BULK_CTL_MAX];
+	unsigned overflows[3], nstatus = 0;
+	uint64_t t = 0, rate;
+
+	(void)state;
+	bulk_receiver_defaults(&rc);
+	rc.receiver = 5;
+	r = bulk_receiver_new(&rc, 0);
+	a.nslices = bulk_nslices(a.size, a.k, a.symbol);
+	bulk_receiver_input(r, 0, tx, pkt, bulk_build_announce(pkt, sizeof(pkt), 9, &a), &out);
+	bulk_receiver_input(r, 0, tx, pkt, bulk_build_id(pkt, sizeof(pkt), BULK_WELCOME, 9, 5), &out);
+	bulk_receiver_socket_drops(r, 3);
+	for (t = 1; nstatus < 3; t += 10000) {
+		bulk_receiver_tick(r, t, &out);
+		for (unsigned i = 0; i < out.n; i++)
+			if (bulk_parse(out.act[i].pkt, out.act[i].len, &p) == BULK_PARSE_OK &&
+			    p.type == BULK_STATUS)
+				overflows[nstatus++] = p.u.status.overflows;
+		if (nstatus == 1)
+			bulk_receiver_socket_drops(r, 3); /* no new drop */
+		if (nstatus == 2)
+			bulk_receiver_socket_drops(r, 10);
+	}
+	assert_int_equal(overflows[0], 3);
+	assert_int_equal(overflows[1], 0);
+	assert_int_equal(overflows[2], 7);
+	bulk_receiver_free(r);
+
+	/* The sender's side: 0.1% loss, no overflow: the rate climbs; the
+	 * same loss with an overflow: it is cut. */
+	bulk_sender_defaults(&c);
+	c.session = 9;
+	c.size = 64u << 20;
+	c.min_receivers = 1;
+	s = bulk_sender_new(&c, 0);
+	bulk_sender_input(s, 0, rx, pkt,
+			  bulk_build_hello(pkt, sizeof(pkt), 9, 5, (uint32_t)c.sha256[0] << 24), &out);
+	for (t = 1; t < 300000; t += 1000)
+		bulk_sender_tick(s, t, &out);
+	rate = bulk_sender_rate(s);
+	bulk_sender_input(s, t, rx, pkt, bulk_build_status(pkt, sizeof(pkt), 9, 5, 0, 0, 1, 0), &out);
+	for (uint64_t end = t + 100000; t <= end; t += 1000)
+		bulk_sender_tick(s, t, &out);
+	assert_true(bulk_sender_rate(s) > rate);
+	assert_int_equal(bulk_sender_counters(s)->rate_decreases, 0);
+	rate = bulk_sender_rate(s);
+	bulk_sender_input(s, t, rx, pkt, bulk_build_status(pkt, sizeof(pkt), 9, 5, 0, 0, 1, 2), &out);
+	for (uint64_t end = t + 100000; t <= end; t += 1000)
+		bulk_sender_tick(s, t, &out);
+	assert_true(bulk_sender_rate(s) < rate);
+	assert_int_equal(bulk_sender_counters(s)->rate_decreases, 1);
+	assert_int_equal(bulk_sender_counters(s)->overflow_reports, 1);
+	bulk_sender_free(s);
+}
+
 static void test_sender_bad_input(void **state)
 {
 	struct bulk_sender_config c;
@@ -244,15 +317,15 @@ static void test_sender_bad_input(void **state)
 	assert_int_equal(n->joins, 1);
 	assert_int_equal(out.n, 1);
 	/* NAK from a non-member, and from a member id at another address */
-	len = bulk_build_nak(pkt, sizeof(pkt), 9, 6, 0, 0, 4, miss);
+	len = bulk_build_nak(pkt, sizeof(pkt), 9, 6, 0, 0, 0, 0, 4, miss);
 	bulk_sender_input(s, 2, a, pkt, len, &out);
-	len = bulk_build_nak(pkt, sizeof(pkt), 9, 5, 0, 0, 4, miss);
+	len = bulk_build_nak(pkt, sizeof(pkt), 9, 5, 0, 0, 0, 0, 4, miss);
 	bulk_sender_input(s, 2, b, pkt, len, &out);
 	assert_int_equal(n->nonmember, 2);
 	/* DONE and STATUS from non-members */
 	len = bulk_build_done(pkt, sizeof(pkt), 9, 77, 0);
 	bulk_sender_input(s, 2, a, pkt, len, &out);
-	len = bulk_build_status(pkt, sizeof(pkt), 9, 77, 1, 1, 0);
+	len = bulk_build_status(pkt, sizeof(pkt), 9, 77, 1, 1, 0, 0);
 	bulk_sender_input(s, 2, a, pkt, len, &out);
 	assert_int_equal(n->nonmember, 4);
 	assert_int_equal(out.n, 0);
@@ -261,11 +334,11 @@ static void test_sender_bad_input(void **state)
 		bulk_sender_tick(s, t, &out);
 	assert_true(n->data_sent > 0);
 	/* NAK past the end of the object */
-	len = bulk_build_nak(pkt, sizeof(pkt), 9, 5, 0, 1000000, 4, miss);
+	len = bulk_build_nak(pkt, sizeof(pkt), 9, 5, 0, 0, 0, 1000000, 4, miss);
 	bulk_sender_input(s, 30000, a, pkt, len, &out);
 	assert_int_equal(n->nak_past_end, 1);
 	/* truncated packets of every kind */
-	len = bulk_build_nak(pkt, sizeof(pkt), 9, 5, 0, 0, 4, miss);
+	len = bulk_build_nak(pkt, sizeof(pkt), 9, 5, 0, 0, 0, 0, 4, miss);
 	for (size_t l = 0; l < len; l++)
 		bulk_sender_input(s, 30000, a, pkt, l, &out);
 	assert_int_equal(n->truncated, len);
@@ -295,6 +368,7 @@ int main(void)
 		cmocka_unit_test(test_start_policy),
 		cmocka_unit_test(test_deadline_http_fallback),
 		cmocka_unit_test(test_digest_mismatch_fails),
+		cmocka_unit_test(test_socket_overflow_slows_the_sender),
 		cmocka_unit_test(test_sender_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -208,8 +208,8 @@ static void test_send_batch_runs(void **state)
 }
 
 /* Repairs for many slices go round robin, so a burst can still be going
- * out after the hold-off: a NAK repeated meanwhile (sent before the burst
- * reached its receiver) adds nothing. */
+ * out long after the NAK: the same NAK repeated meanwhile (sent before the
+ * burst reached its receiver) adds nothing. */
 static void test_repeated_nak_during_long_burst(void **state)
 {
 	struct bulk_sender_config c;
@@ -237,9 +237,9 @@ static void test_repeated_nak_during_long_burst(void **state)
 	}
 	first_pass = n->repair_sent;
 	memset(miss, 20, sizeof(miss)); /* longer than a round-robin turn */
-	len = bulk_build_nak(pkt, sizeof(pkt), SESSION, 5, 0, 0, 40, miss);
+	len = bulk_build_nak(pkt, sizeof(pkt), SESSION, 5, 0, 0, 0, 0, 40, miss);
 	bulk_sender_input(s, t, rx, pkt, len, &out);
-	for (uint64_t end = t + 2 * c.repair_holdoff_us; t < end;) {
+	for (uint64_t end = t + 40000; t < end;) {
 		bulk_sender_tick(s, t, &out);
 		for (unsigned i = 0; i < out.n; i++) {
 			if (out.act[i].kind != BULK_ACT_DATA)
@@ -259,6 +259,93 @@ static void test_repeated_nak_during_long_burst(void **state)
 		t = bulk_sender_deadline(s) > t ? bulk_sender_deadline(s) : t + 1;
 	}
 	assert_int_equal(n->repair_sent - first_pass, 800);
+	bulk_sender_free(s);
+}
+
+/* Ticks the sender for `us`; the seqs of the repair symbols it sends for
+ * slice 0 go to seqs[*n], and the last seq of any DATA to *last. */
+static void run_sender(struct bulk_sender *s, uint64_t *t, uint64_t us, uint32_t *seqs,
+		       unsigned *n, uint32_t *last)
+{
+	for (uint64_t end = *t + us; *t < end;) {
+		bulk_sender_tick(s, *t, &out);
+		for (unsigned i = 0; i < out.n; i++) {
+			const uint8_t *h = out.act[i].pkt;
+			uint32_t seq = (uint32_t)h[20] << 24 | (uint32_t)h[21] << 16 |
+				       (uint32_t)h[22] << 8 | h[23];
+
+			if (out.act[i].kind != BULK_ACT_DATA)
+				continue;
+			*last = seq;
+			if (seqs && out.act[i].slice == 0 && out.act[i].esi >= K + 1) {
+				assert_true(*n < 64);
+				seqs[(*n)++] = seq;
+			}
+		}
+		*t = bulk_sender_deadline(s) > *t ? bulk_sender_deadline(s) : *t + 1;
+	}
+}
+
+/* A receiver works through its socket queue late: its NAK names the last
+ * DATA it took in, and repairs sent after that are on their way to it.
+ * However late the NAK comes, they are not sent again; what it lacks
+ * beyond them is. */
+static void test_nak_counts_repairs_on_their_way(void **state)
+{
+	struct bulk_sender_config c;
+	struct bulk_sender *s;
+	struct bulk_addr rx = { 1, 2 };
+	uint8_t pkt[BULK_CTL_MAX], miss[1];
+	const struct bulk_sender_counters *n;
+	uint32_t seqs[64], last = 0;
+	unsigned got = 0;
+	uint64_t t = 1, before;
+
+	(void)state;
+	bulk_sender_defaults(&c);
+	c.session = SESSION;
+	c.size = 64u * K * SYM * 2;
+	c.symbol = SYM;
+	c.k = K;
+	c.max_rate = c.min_rate = 8u << 20;
+	s = bulk_sender_new(&c, 0);
+	n = bulk_sender_counters(s);
+	bulk_sender_input(s, 0, rx, pkt, bulk_build_hello(pkt, sizeof(pkt), SESSION, 5, 0), &out);
+	while (bulk_sender_state(s) != BULK_SS_DRAINING)
+		run_sender(s, &t, 1, NULL, NULL, &last);
+
+	/* Everything seen, 3 lacking: 3 repairs. */
+	miss[0] = 3;
+	bulk_sender_input(s, t, rx, pkt,
+			  bulk_build_nak(pkt, sizeof(pkt), SESSION, 5, 0, 0, last, 0, 1, miss), &out);
+	run_sender(s, &t, 100000, seqs, &got, &last);
+	assert_int_equal(got, 3);
+	before = n->repair_sent;
+
+	/* The same need, from before those repairs, a second later: nothing. */
+	bulk_sender_input(s, t + 1000000, rx, pkt,
+			  bulk_build_nak(pkt, sizeof(pkt), SESSION, 5, 0, 0, seqs[0] - 1, 0, 1, miss), &out);
+	t += 1000000;
+	run_sender(s, &t, 100000, seqs, &got, &last);
+	assert_int_equal(n->repair_sent, before);
+	assert_int_equal(got, 3);
+
+	/* Seen the first of them, still 3 lacking: the 2 others are coming,
+	 * 1 more is sent. */
+	bulk_sender_input(s, t, rx, pkt,
+			  bulk_build_nak(pkt, sizeof(pkt), SESSION, 5, 0, 0, seqs[0], 0, 1, miss), &out);
+	run_sender(s, &t, 100000, seqs, &got, &last);
+	assert_int_equal(got, 4);
+
+	/* Seen them all and 2 were lost: 2 more. */
+	miss[0] = 2;
+	bulk_sender_input(s, t, rx, pkt,
+			  bulk_build_nak(pkt, sizeof(pkt), SESSION, 5, 0, 0, last, 0, 1, miss), &out);
+	run_sender(s, &t, 100000, seqs, &got, &last);
+	assert_int_equal(got, 6);
+	assert_int_equal(n->repair_sent, before + 3);
+	for (unsigned i = 1; i < got; i++)
+		assert_true((int32_t)(seqs[i] - seqs[i - 1]) > 0);
 	bulk_sender_free(s);
 }
 
@@ -367,6 +454,7 @@ static void test_receiver_window_bound(void **state)
 	/* A whole transfer with loss in the smallest window the receiver
 	 * accepts: a stripe is open at once, and the bound holds. */
 	sim_init(&m, 4, 1u << 20);
+	m.sc.interleave = 32;
 	m.rc.max_buffer = 33 * slice_mem;
 	for (int i = 0; i < m.nr; i++)
 		m.loss[i] = (struct loss){ .kind = LOSS_RANDOM, .permille = 20 };
@@ -389,6 +477,7 @@ int main(void)
 		cmocka_unit_test(test_burst_loss_costs_one_symbol_per_slice),
 		cmocka_unit_test(test_send_batch_runs),
 		cmocka_unit_test(test_repeated_nak_during_long_burst),
+		cmocka_unit_test(test_nak_counts_repairs_on_their_way),
 		cmocka_unit_test(test_nak_waits_for_the_stripe),
 		cmocka_unit_test(test_receiver_window_bound),
 	};
