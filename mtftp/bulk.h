@@ -42,8 +42,12 @@
 #define BULK_SYMBOL_DEFAULT 1448 /* 24 + 1448 + 28 = 1500 */
 #define BULK_K_DEFAULT 64
 /* The first pass sends symbol i of `interleave` slices before symbol i+1 of
- * any, so a run of lost packets costs each slice one symbol or so. */
-#define BULK_INTERLEAVE_DEFAULT 32
+ * any, so a run of lost packets costs each slice one symbol or so. Not by
+ * default: receivers then finish a stripe's slices all at once, and on
+ * receivers short of CPU that burst of work overflowed their sockets
+ * (bench/README.md, "Interleave width"), which cost more than the runs of
+ * loss the interleave spreads. */
+#define BULK_INTERLEAVE_DEFAULT 1
 #define BULK_INTERLEAVE_MAX 256
 
 enum bulk_type {

@@ -56,7 +56,7 @@ static void test_session_values(void **state)
 	assert_int_equal(s->deadline_s, 0);
 	assert_true(s->gso);
 	assert_int_equal(s->gso_segments, 16);
-	assert_int_equal(s->interleave, 32);
+	assert_int_equal(s->interleave, 1);
 	config_free(&c);
 	assert_null(c.multicast);
 }
