@@ -207,34 +207,71 @@ static void test_send_batch_runs(void **state)
 	}
 }
 
-/* Repairs for many slices go round robin, so a burst can still be going
- * out long after the NAK: the same NAK repeated meanwhile (sent before the
- * burst reached its receiver) adds nothing. */
-static void test_repeated_nak_during_long_burst(void **state)
+/* Ticks the sender for `us`; the seqs of the repair symbols it sends for
+ * slice 0 go to seqs[*n], and the last seq of any DATA to *last. */
+static void run_sender(struct bulk_sender *s, uint64_t *t, uint64_t us, uint32_t *seqs,
+		       unsigned *n, uint32_t *last)
+{
+	for (uint64_t end = *t + us; *t < end;) {
+		bulk_sender_tick(s, *t, &out);
+		for (unsigned i = 0; i < out.n; i++) {
+			const uint8_t *h = out.act[i].pkt;
+			uint32_t seq = (uint32_t)h[20] << 24 | (uint32_t)h[21] << 16 |
+				       (uint32_t)h[22] << 8 | h[23];
+
+			if (out.act[i].kind != BULK_ACT_DATA)
+				continue;
+			*last = seq;
+			if (seqs && out.act[i].slice == 0 && out.act[i].esi >= K + 1) {
+				assert_true(*n < 64);
+				seqs[(*n)++] = seq;
+			}
+		}
+		*t = bulk_sender_deadline(s) > *t ? bulk_sender_deadline(s) : *t + 1;
+	}
+}
+
+/* A sender of two stripes' worth at `rate` bytes/s, receiver 5 joined,
+ * ticked through its first pass; *last: the seq of its last DATA. */
+static struct bulk_sender *sender_past_first_pass(uint64_t rate, uint64_t *t, uint32_t *last)
 {
 	struct bulk_sender_config c;
 	struct bulk_sender *s;
 	struct bulk_addr rx = { 1, 2 };
-	uint8_t pkt[BULK_CTL_MAX], miss[40];
-	const struct bulk_sender_counters *n;
-	uint64_t t = 1, first_pass, seen = 0;
-	size_t len;
+	uint8_t pkt[64];
 
-	(void)state;
 	bulk_sender_defaults(&c);
 	c.session = SESSION;
 	c.size = 64u * K * SYM * 2;
 	c.symbol = SYM;
 	c.k = K;
-	c.max_rate = c.min_rate = 1u << 20; /* 1 MB/s: 800 symbols take ~250 ms, the
-					      * first pass (member timeout 5 s) 1.4 s */
+	c.max_rate = c.min_rate = rate;
 	s = bulk_sender_new(&c, 0);
-	n = bulk_sender_counters(s);
+	assert_non_null(s);
 	bulk_sender_input(s, 0, rx, pkt, bulk_build_hello(pkt, sizeof(pkt), SESSION, 5, 0), &out);
-	while (bulk_sender_state(s) != BULK_SS_DRAINING) {
-		bulk_sender_tick(s, t, &out);
-		t = bulk_sender_deadline(s) > t ? bulk_sender_deadline(s) : t + 1;
-	}
+	while (bulk_sender_state(s) != BULK_SS_DRAINING)
+		run_sender(s, t, 1, NULL, NULL, last);
+	return s;
+}
+
+/* Repairs for many slices go round robin, so a burst can still be going
+ * out long after the NAK: the same NAK repeated meanwhile (sent before the
+ * burst reached its receiver) adds nothing. */
+static void test_repeated_nak_during_long_burst(void **state)
+{
+	struct bulk_sender *s;
+	struct bulk_addr rx = { 1, 2 };
+	uint8_t pkt[BULK_CTL_MAX], miss[40];
+	const struct bulk_sender_counters *n;
+	uint64_t t = 1, first_pass, seen = 0;
+	uint32_t last = 0;
+	size_t len;
+
+	(void)state;
+	/* 1 MB/s: 800 symbols take ~250 ms, the first pass (member timeout
+	 * 5 s) 1.4 s */
+	s = sender_past_first_pass(1u << 20, &t, &last);
+	n = bulk_sender_counters(s);
 	first_pass = n->repair_sent;
 	memset(miss, 20, sizeof(miss)); /* longer than a round-robin turn */
 	len = bulk_build_nak(pkt, sizeof(pkt), SESSION, 5, 0, 0, 0, 0, 40, miss);
@@ -262,37 +299,12 @@ static void test_repeated_nak_during_long_burst(void **state)
 	bulk_sender_free(s);
 }
 
-/* Ticks the sender for `us`; the seqs of the repair symbols it sends for
- * slice 0 go to seqs[*n], and the last seq of any DATA to *last. */
-static void run_sender(struct bulk_sender *s, uint64_t *t, uint64_t us, uint32_t *seqs,
-		       unsigned *n, uint32_t *last)
-{
-	for (uint64_t end = *t + us; *t < end;) {
-		bulk_sender_tick(s, *t, &out);
-		for (unsigned i = 0; i < out.n; i++) {
-			const uint8_t *h = out.act[i].pkt;
-			uint32_t seq = (uint32_t)h[20] << 24 | (uint32_t)h[21] << 16 |
-				       (uint32_t)h[22] << 8 | h[23];
-
-			if (out.act[i].kind != BULK_ACT_DATA)
-				continue;
-			*last = seq;
-			if (seqs && out.act[i].slice == 0 && out.act[i].esi >= K + 1) {
-				assert_true(*n < 64);
-				seqs[(*n)++] = seq;
-			}
-		}
-		*t = bulk_sender_deadline(s) > *t ? bulk_sender_deadline(s) : *t + 1;
-	}
-}
-
 /* A receiver works through its socket queue late: its NAK names the last
  * DATA it took in, and repairs sent after that are on their way to it.
  * However late the NAK comes, they are not sent again; what it lacks
  * beyond them is. */
 static void test_nak_counts_repairs_on_their_way(void **state)
 {
-	struct bulk_sender_config c;
 	struct bulk_sender *s;
 	struct bulk_addr rx = { 1, 2 };
 	uint8_t pkt[BULK_CTL_MAX], miss[1];
@@ -302,17 +314,8 @@ static void test_nak_counts_repairs_on_their_way(void **state)
 	uint64_t t = 1, before;
 
 	(void)state;
-	bulk_sender_defaults(&c);
-	c.session = SESSION;
-	c.size = 64u * K * SYM * 2;
-	c.symbol = SYM;
-	c.k = K;
-	c.max_rate = c.min_rate = 8u << 20;
-	s = bulk_sender_new(&c, 0);
+	s = sender_past_first_pass(8u << 20, &t, &last);
 	n = bulk_sender_counters(s);
-	bulk_sender_input(s, 0, rx, pkt, bulk_build_hello(pkt, sizeof(pkt), SESSION, 5, 0), &out);
-	while (bulk_sender_state(s) != BULK_SS_DRAINING)
-		run_sender(s, &t, 1, NULL, NULL, &last);
 
 	/* Everything seen, 3 lacking: 3 repairs. */
 	miss[0] = 3;
