@@ -30,6 +30,7 @@ WORK=
 SERVER_PID=
 SERVER_LOG=
 BG_PIDS=()
+CLEANUP_DIRS=() # outside $WORK (a benchmark's outputs in /dev/shm), removed too
 
 say() { printf '[%s] %s\n' "$TEST_NAME" "$*"; }
 section() { printf '\n[%s] == %s\n' "$TEST_NAME" "$*"; }
@@ -99,6 +100,7 @@ cleanup() {
 	for ns in $SRV_NS $CLI_NS; do
 		ip netns del "$ns" 2>/dev/null
 	done
+	[ ${#CLEANUP_DIRS[@]} -eq 0 ] || rm -rf "${CLEANUP_DIRS[@]}"
 	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
 		if [ "$FAILS" -gt 0 ] && [ -n "${PXC_KEEP:-}" ]; then
 			echo "[$TEST_NAME] kept $WORK"
