@@ -1,9 +1,10 @@
 /* Bulk sender: which symbol goes out next (sans-I/O, part of the engine in
  * bulk_sender.c).
  *
- * First pass, interleaved: the slices of a stripe of `interleave` slices go
- * out together, symbol i of each before symbol i+1 of any (k sources, then
- * `proactive` repairs). Losses come in runs: a switch queue overflowing, a
+ * First pass, interleaved when `interleave` > 1 (1 by default: bulk.h says
+ * why): the slices of a stripe of `interleave` slices go out together,
+ * symbol i of each before symbol i+1 of any (k sources, then `proactive`
+ * repairs). Losses come in runs: a switch queue overflowing, a
  * receiver's socket buffer full, or a UDP GSO batch of 16 packets dropped
  * whole. Sent slice after slice, a run of 16 costs one slice 16 symbols, and
  * the worst of N receivers per slice grows quickly with N; interleaved, it
@@ -20,13 +21,13 @@
  * receiver that lost up to that many), however far behind a receiver
  * works through its socket queue. (A hold-off in time, tried first, was
  * shorter than a busy receiver's queue: 32 receivers on 2 CPUs got 28
- * repairs per slice for 1% loss.) Slices owed repairs are served round robin, REPAIR_TURN symbols each in
- * turn: a run of lost packets then spreads over several slices, as in the
- * first pass, while the turn's encodes find the slice's sources in cache
- * (measured here: 2.5 us per repair symbol of 64 x 1448 bytes when the
- * slice is cached, 6.8 us when each symbol comes from another slice).
- * Slices a receiver has nothing of (a late joiner, a long
- * outage) go to the carousel, which runs after the first pass so receivers
+ * repairs per slice for 1% loss.) Slices owed repairs are served round
+ * robin, REPAIR_TURN symbols each in turn: a run of lost packets then
+ * spreads over several slices, as in the first pass, while the turn's
+ * encodes find the slice's sources in cache (measured here: 2.5 us per
+ * repair symbol of 64 x 1448 bytes when the slice is cached, 6.8 us when
+ * each symbol comes from another slice). Slices a receiver has nothing of
+ * (a late joiner, a long outage) go to the carousel, which runs after the first pass so receivers
  * that are on time are not held back, and sends the slice's k sources.
  */
 #include "mtftp/bulk_sender_private.h"
