@@ -126,6 +126,7 @@ check "every block multicast about once ($SENT < 2 x $NB)" test "$SENT" -lt $((2
 check "the transfer ends when every client is served" wait_metric pxecast_mtftp_transfers_active -eq 0 40
 
 section "3% loss per client, one killed halfway, a late joiner"
+STARTED0=$(fresh_metric pxecast_mtftp_transfers_started)
 loss 3
 PIDS=()
 for i in $(seq 1 8); do
@@ -148,7 +149,11 @@ for i in 1 2 3 5 6 7 8 9; do
 	check "client $i: big.img complete, sha256 right" done_ok "$WORK/b$i.log" "$(sha "$R/big.img")"
 	say "client $i: $(grep -E '^(done|FAIL)' "$WORK/b$i.log" | cut -c1-60)"
 done
-check "the late joiner listened, then was promoted" grep -q "promotions=[1-9]" "$WORK/b9.log"
+# Whether the late joiner is promoted from the line or put first at once
+# (it asked while the master was retrying, which 3% loss makes likely) is
+# timing; either way it must have joined the running transfer.
+expect_eq "the late joiner joined the running transfer, not a new one" \
+	$((STARTED0 + 1)) "$(fresh_metric pxecast_mtftp_transfers_started)"
 loss 0
 check "transfers end" wait_metric pxecast_mtftp_transfers_active -eq 0 60
 
