@@ -32,17 +32,23 @@ static uint8_t *buf_get(struct bulk_receiver *r)
 	return r->nspare ? r->spare[--r->nspare] : malloc((size_t)r->obj.k * r->obj.symbol);
 }
 
-/* Room for `need` more bytes of partial slices, under max_buffer. */
-static bool hold(struct bulk_receiver *r, size_t need)
+/* Memory for `need` more bytes of partial slices, under max_buffer: a
+ * slice buffer (recycled when one is spare) or, for repairs, fresh. NULL,
+ * counted as buffer_full, when over the bound or out of memory. */
+static uint8_t *hold(struct bulk_receiver *r, size_t need, bool slice_buf)
 {
-	if (r->buffered + need > r->c.max_buffer) {
+	uint8_t *m = NULL;
+
+	if (r->buffered + need <= r->c.max_buffer)
+		m = slice_buf ? buf_get(r) : malloc(need);
+	if (!m) {
 		r->n.buffer_full++;
-		return false;
+		return NULL;
 	}
 	r->buffered += need;
 	if (r->buffered > r->n.buffer_peak)
 		r->n.buffer_peak = r->buffered;
-	return true;
+	return m;
 }
 
 static void slice_free(struct bulk_receiver *r, struct rx_slice *sl, unsigned k)
@@ -115,15 +121,8 @@ static bool store_symbol(struct bulk_receiver *r, struct rx_slice *sl, unsigned 
 {
 	unsigned S = r->obj.symbol;
 
-	if (!sl->buf) {
-		if (!hold(r, (size_t)k * S))
-			return false;
-		if (!(sl->buf = buf_get(r))) {
-			r->buffered -= (size_t)k * S;
-			r->n.buffer_full++;
-			return false;
-		}
-	}
+	if (!sl->buf && !(sl->buf = hold(r, (size_t)k * S, true)))
+		return false;
 	if (esi < k) {
 		memcpy(sl->buf + (size_t)esi * S, payload, S);
 		return true;
@@ -131,13 +130,8 @@ static bool store_symbol(struct bulk_receiver *r, struct rx_slice *sl, unsigned 
 	if (!sl->rep) {
 		unsigned cap = k - sl->nsyms;
 
-		if (!hold(r, (size_t)cap * (S + 1u)))
+		if (!(sl->rep = hold(r, (size_t)cap * (S + 1u), false)))
 			return false;
-		if (!(sl->rep = malloc((size_t)cap * (S + 1u)))) {
-			r->buffered -= (size_t)cap * (S + 1u);
-			r->n.buffer_full++;
-			return false;
-		}
 		sl->rep_cap = (uint8_t)cap;
 	}
 	if (sl->nrep >= sl->rep_cap)
