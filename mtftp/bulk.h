@@ -229,6 +229,7 @@ struct bulk_sender_counters {
 	uint64_t joins, timeouts, fetch_told, done_ok, done_failed;
 	uint64_t rate_decreases;
 	uint64_t overflow_reports;   /* NAKs and STATUS naming socket overflows */
+	uint64_t revived;            /* receivers heard again after their timeout */
 };
 
 struct bulk_member_info {

@@ -170,6 +170,33 @@ static struct member *member_check(struct bulk_sender *s, uint32_t id, struct bu
 	return m;
 }
 
+static bool past_deadline(const struct bulk_sender *s, uint64_t now)
+{
+	return s->c.deadline_us && s->started && now >= s->started + s->c.deadline_us;
+}
+
+static void tell_fetch(struct bulk_sender *s, struct member *m)
+{
+	m->info.state = BULK_M_FETCH;
+	s->n.fetch_told++;
+	m->last_fetch_sent = 0;
+}
+
+/* A receiver dropped for its silence that speaks again was only slow (a
+ * disk that stalled its writes, a long read-back to verify): it holds the
+ * session again, and its DONE still counts. */
+static void heard_from(struct bulk_sender *s, struct member *m, uint64_t now)
+{
+	m->last_heard = now;
+	if (m->info.state != BULK_M_GONE)
+		return;
+	s->n.revived++;
+	if (s->state == BULK_SS_FINISHED || past_deadline(s, now))
+		tell_fetch(s, m);
+	else
+		m->info.state = BULK_M_ACTIVE;
+}
+
 /* What a receiver reports. Loss alone may be the network's and is
  * repaired; a socket that overflowed means a receiver cannot take this
  * rate, and losses would only grow with it. */
@@ -204,14 +231,11 @@ static void on_hello(struct bulk_sender *s, uint64_t now, struct bulk_addr from,
 		m->info.id = p->u.hello.receiver;
 		m->info.state = BULK_M_ACTIVE;
 		s->n.joins++;
-		if (s->state == BULK_SS_FINISHED ||
-		    (s->c.deadline_us && s->started && now >= s->started + s->c.deadline_us)) {
-			m->info.state = BULK_M_FETCH;
-			s->n.fetch_told++;
-		}
+		if (s->state == BULK_SS_FINISHED || past_deadline(s, now))
+			tell_fetch(s, m);
 	}
 	m->info.addr = from;
-	m->last_heard = now;
+	heard_from(s, m, now);
 	send_ctl(s, out, &from, pkt,
 		 bulk_build_id(pkt, sizeof(pkt), BULK_WELCOME, s->c.session, m->info.id));
 	if (m->info.state == BULK_M_FETCH)
@@ -275,13 +299,13 @@ void bulk_sender_input(struct bulk_sender *s, uint64_t now, struct bulk_addr fro
 		return;
 	case BULK_NAK:
 		if ((m = member_check(s, p.u.nak.receiver, from)) != NULL) {
-			m->last_heard = now;
+			heard_from(s, m, now);
 			on_nak(s, now, &m->info, m, &p);
 		}
 		return;
 	case BULK_STATUS:
 		if ((m = member_check(s, p.u.status.receiver, from)) != NULL) {
-			m->last_heard = now;
+			heard_from(s, m, now);
 			m->info.slices_done = p.u.status.slices_done > s->nslices ? s->nslices
 										  : p.u.status.slices_done;
 			m->info.bytes = p.u.status.bytes > s->c.size ? s->c.size : p.u.status.bytes;
@@ -292,7 +316,7 @@ void bulk_sender_input(struct bulk_sender *s, uint64_t now, struct bulk_addr fro
 		return;
 	case BULK_DONE:
 		if ((m = member_check(s, p.u.done.receiver, from)) != NULL) {
-			m->last_heard = now;
+			heard_from(s, m, now);
 			if (m->info.state != BULK_M_DONE) {
 				m->info.state = BULK_M_DONE;
 				m->info.result = p.u.done.result;
@@ -323,8 +347,6 @@ static bool has_data(const struct bulk_sender *s)
 
 static void update_members(struct bulk_sender *s, uint64_t now, struct bulk_output *out)
 {
-	bool past_deadline = s->c.deadline_us && s->started && now >= s->started + s->c.deadline_us;
-
 	for (unsigned i = 0; i < s->nm; i++) {
 		struct member *m = &s->m[i];
 
@@ -335,11 +357,8 @@ static void update_members(struct bulk_sender *s, uint64_t now, struct bulk_outp
 			s->n.timeouts++;
 			continue;
 		}
-		if (m->info.state == BULK_M_ACTIVE && past_deadline) {
-			m->info.state = BULK_M_FETCH;
-			s->n.fetch_told++;
-			m->last_fetch_sent = 0;
-		}
+		if (m->info.state == BULK_M_ACTIVE && past_deadline(s, now))
+			tell_fetch(s, m);
 		if (m->info.state == BULK_M_FETCH && out->n < BULK_ACTIONS_MAX / 2 &&
 		    (m->last_fetch_sent == 0 || now - m->last_fetch_sent >= FETCH_REPEAT_US))
 			send_fetch(s, out, m, now);
@@ -352,6 +371,14 @@ static bool all_settled(const struct bulk_sender *s)
 		if (s->m[i].info.state == BULK_M_ACTIVE || s->m[i].info.state == BULK_M_FETCH)
 			return false;
 	return true;
+}
+
+static bool any_gone(const struct bulk_sender *s)
+{
+	for (unsigned i = 0; i < s->nm; i++)
+		if (s->m[i].info.state == BULK_M_GONE)
+			return true;
+	return false;
 }
 
 static unsigned active_members(const struct bulk_sender *s)
@@ -387,8 +414,17 @@ void bulk_sender_tick(struct bulk_sender *s, uint64_t now, struct bulk_output *o
 	if (s->state == BULK_SS_RUNNING && s->front >= s->nslices)
 		s->state = BULK_SS_DRAINING;
 	if (s->state == BULK_SS_DRAINING && !s->burst_active && s->turn_left == 0 && s->qlen == 0 &&
-	    all_settled(s))
-		s->state = BULK_SS_FINISHED;
+	    all_settled(s)) {
+		/* Receivers dropped for their silence get one more receiver
+		 * timeout to come back with their DONE: a disk stalled in
+		 * writeback is not a dead machine. */
+		if (!s->settled_at)
+			s->settled_at = now;
+		if (!any_gone(s) || now - s->settled_at >= s->c.member_timeout_us)
+			s->state = BULK_SS_FINISHED;
+	} else {
+		s->settled_at = 0;
+	}
 	if (now >= s->next_aimd) {
 		if (s->worst_loss > s->c.loss_threshold_permille || s->overflowed) {
 			s->rate = s->rate * 7 / 10;

@@ -53,6 +53,7 @@ struct bulk_sender {
 	uint64_t rate;
 	double tokens;
 	uint64_t tokens_at, created, started, next_announce, next_aimd, deadline;
+	uint64_t settled_at;          /* when every receiver was done or gone; 0: not */
 	unsigned worst_loss;
 	bool overflowed;              /* a receiver's socket overflowed this interval */
 	struct member *m;

@@ -52,6 +52,7 @@ struct sim {
 	int nr;
 	uint64_t start_at[MAXR];
 	bool killed[MAXR];
+	uint64_t paused_until[MAXR]; /* stopped (a stalled disk): hears and says nothing */
 	struct loss loss[MAXR];
 	uint8_t *object, *padded;
 	uint64_t size;
@@ -221,6 +222,12 @@ static bool receiver_live(struct sim *m, int i)
 	return st != BULK_RX_DONE && st != BULK_RX_FAILED;
 }
 
+/* Live and not stopped: fed packets and ticked. */
+static bool receiver_awake(struct sim *m, int i)
+{
+	return receiver_live(m, i) && m->now >= m->paused_until[i];
+}
+
 static void sim_init(struct sim *m, int nr, uint64_t size)
 {
 	memset(m, 0, sizeof(*m));
@@ -289,7 +296,9 @@ static void sim_run(struct sim *m, uint64_t limit_us)
 		for (int i = 0; i < m->nr; i++) {
 			if (!m->r[i] && !m->killed[i] && m->start_at[i] < t)
 				t = m->start_at[i];
-			if (receiver_live(m, i) && bulk_receiver_deadline(m->r[i]) < t)
+			if (receiver_live(m, i) && m->paused_until[i] > m->now && m->paused_until[i] < t)
+				t = m->paused_until[i];
+			else if (receiver_awake(m, i) && bulk_receiver_deadline(m->r[i]) < t)
 				t = bulk_receiver_deadline(m->r[i]);
 			any |= !m->r[i] || receiver_live(m, i);
 		}
@@ -313,7 +322,7 @@ static void sim_run(struct sim *m, uint64_t limit_us)
 				sender_actions(m);
 			}
 			for (int i = 0; i < m->nr; i++) {
-				if (!receiver_live(m, i) || (p.dst != -1 && p.dst != i) ||
+				if (!receiver_awake(m, i) || (p.dst != -1 && p.dst != i) ||
 				    (p.dst == -1 && p.drop[i]))
 					continue;
 				bulk_receiver_input(m->r[i], m->now, p.from, p.data, p.len, &out);
@@ -327,7 +336,7 @@ static void sim_run(struct sim *m, uint64_t limit_us)
 			sender_actions(m);
 		}
 		for (int i = 0; i < m->nr; i++) {
-			if (receiver_live(m, i) && bulk_receiver_deadline(m->r[i]) <= m->now) {
+			if (receiver_awake(m, i) && bulk_receiver_deadline(m->r[i]) <= m->now) {
 				bulk_receiver_tick(m->r[i], m->now, &out);
 				receiver_actions(m, i);
 			}

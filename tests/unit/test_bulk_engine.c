@@ -166,6 +166,39 @@ static void test_late_joiner_and_killed(void **state)
 	sim_free(&m);
 }
 
+/* A receiver stopped longer than the receiver timeout (a disk stalled in
+ * writeback, a long read-back to verify) is dropped, but not lost: when it
+ * speaks again it holds the session again, and the sender, which would
+ * otherwise have ended with the others, waits for it and counts its DONE. */
+static void test_stalled_receiver_comes_back(void **state)
+{
+	struct sim m;
+	const struct bulk_sender_counters *c;
+
+	(void)state;
+	sim_init(&m, 4, 2u << 20);
+	m.rc.idle_timeout_us = 10000000; /* pxecast-recv's default */
+	sim_run(&m, 200000);
+	assert_true(bulk_receiver_counters(m.r[0])->packets > 0);
+	assert_int_equal(bulk_receiver_state(m.r[0]), BULK_RX_RECEIVING);
+	m.paused_until[0] = UINT64_MAX;
+	/* The others finish and receiver 0 is timed out: it comes back
+	 * after that, and the sender has not ended without it. */
+	while (bulk_sender_counters(m.s)->done_ok < 3 || bulk_sender_counters(m.s)->timeouts < 1) {
+		assert_true(m.now < 60000000);
+		sim_run(&m, m.now + 100000);
+	}
+	m.paused_until[0] = m.now + 500000;
+	sim_run(&m, 60000000);
+	assert_all_ok(&m);
+	c = bulk_sender_counters(m.s);
+	assert_int_equal(c->timeouts, 1);
+	assert_int_equal(c->revived, 1);
+	assert_int_equal(c->done_ok, 4);
+	assert_int_equal(m.fetched[0], 0); /* by multicast, not by HTTP */
+	sim_free(&m);
+}
+
 static void test_start_policy(void **state)
 {
 	struct sim m;
@@ -365,6 +398,7 @@ int main(void)
 		cmocka_unit_test(test_blackout_two_seconds),
 		cmocka_unit_test(test_many_receivers_nak_aggregation),
 		cmocka_unit_test(test_late_joiner_and_killed),
+		cmocka_unit_test(test_stalled_receiver_comes_back),
 		cmocka_unit_test(test_start_policy),
 		cmocka_unit_test(test_deadline_http_fallback),
 		cmocka_unit_test(test_digest_mismatch_fails),
