@@ -369,11 +369,16 @@ int main(int argc, char **argv)
 		if (state != BULK_RX_LISTENING &&
 		    hash_more(&x, bulk_receiver_contiguous(x.r), HASH_STEP) < 0)
 			break;
-		if (bulk_receiver_state(x.r) == BULK_RX_VERIFY) {
+		/* The read-back is hashed a step per loop turn, as above, so the
+		 * receiver goes on reporting while it verifies a large object
+		 * from a slow disk instead of being dropped for its silence. */
+		if (bulk_receiver_state(x.r) == BULK_RX_VERIFY && x.hashed >= announced_size) {
 			unsigned dl = 32;
 
-			if (hash_more(&x, announced_size, UINT64_MAX) < 0)
-				break;
+			/* Durable before it is reported: a write error the disk
+			 * gives only now must not be counted ok by the sender. */
+			if (fsync(x.out_fd) < 0 && errno != EINVAL)
+				die("fsync: %s", strerror(errno));
 			EVP_DigestFinal_ex(x.md, sha, &dl);
 			bulk_receiver_verified(x.r, mono_us(), sha, &out);
 			if (apply(&x) < 0)
@@ -408,8 +413,6 @@ int main(int argc, char **argv)
 		char hex[65];
 
 		progress(&x, mono_us(), true);
-		if (fsync(x.out_fd) < 0 && errno != EINVAL)
-			die("fsync: %s", strerror(errno));
 		for (int i = 0; i < 32; i++)
 			snprintf(hex + 2 * i, 3, "%02x", sha[i]);
 		fprintf(stderr,
