@@ -270,7 +270,7 @@ static int open_socket(struct io *io)
 static void print_progress(struct io *io, uint64_t now, uint64_t start, bool table)
 {
 	const struct bulk_sender_counters *c = bulk_sender_counters(io->s);
-	unsigned nm = bulk_sender_members(io->s), done = 0, active = 0;
+	unsigned nm = bulk_sender_members(io->s), done = 0, active = 0, gone = 0;
 	double secs = (double)(now - start) / 1e6;
 	struct bulk_member_info mi;
 	char ip[INET_ADDRSTRLEN];
@@ -279,11 +279,12 @@ static void print_progress(struct io *io, uint64_t now, uint64_t start, bool tab
 		bulk_sender_member(io->s, i, &mi);
 		done += mi.state == BULK_M_DONE;
 		active += mi.state == BULK_M_ACTIVE;
+		gone += mi.state == BULK_M_GONE;
 	}
 	fprintf(stderr, "multicast %s: %.1fs sent %.1f MiB at %.0f Mbit/s, %u receivers "
-		"(%u receiving, %u done), %llu NAKs, %llu repairs\n",
+		"(%u receiving, %u done, %u dropped), %llu NAKs, %llu repairs\n",
 		io->rc->name, secs, (double)c->bytes_sent / 1048576.0,
-		(double)bulk_sender_rate(io->s) * 8 / 1e6, nm, active, done,
+		(double)bulk_sender_rate(io->s) * 8 / 1e6, nm, active, done, gone,
 		(unsigned long long)c->naks,
 		(unsigned long long)(c->repair_sent + c->carousel_sent));
 	if (!table)

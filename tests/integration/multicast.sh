@@ -4,7 +4,9 @@
 # by nftables on the bridge). Every receiver must end with the object's
 # sha256; one receiver killed half-way must not stall the others; a late
 # joiner catches up from the carousel; a receiver cut off mid-way falls
-# back to HTTP Range requests against pxecast's own HTTP server.
+# back to HTTP Range requests against pxecast's own HTTP server; a receiver
+# stopped (as by a stalled disk) until the sender dropped it comes back
+# and finishes by multicast.
 . "$(dirname "$0")/lib.sh" "$@"
 . "$HERE/mcast_net.sh"
 
@@ -16,6 +18,7 @@ N=${PXC_MCAST_N:-32}
 KILLED=$((N - 2))  # killed half-way
 LATE=$((N - 1))    # joins when half the object was sent
 CUT=$((N - 3))     # cut off from the bridge half-way: finishes over HTTP
+STALL=$((N - 4))   # stopped until dropped, then continued
 GROUP=239.77.0.1:9000
 URL=http://$MC_TX_IP:8080/img.raw
 
@@ -72,14 +75,22 @@ sent_mib() { # MiB the sender reported so far
 	grep -oE 'sent [0-9.]+ MiB' "$WORK/sender.log" | tail -1 | awk '{ print int($2) }'
 }
 sent_at_least() { [ "$(sent_mib)" -ge "$1" ] 2>/dev/null; }
+dropped_at_least() { # receivers the sender's last progress line counts as dropped
+	[ "$(grep -oE '[0-9]+ dropped' "$WORK/sender.log" | tail -1 | cut -d' ' -f1)" -ge "$1" ] 2>/dev/null
+}
 
 check "the sender started sending" wait_until 40 sent_at_least 1
-section "receiver $KILLED is killed, receiver $CUT is cut off"
+section "receiver $KILLED is killed, receiver $CUT is cut off, receiver $STALL is stopped"
 for p in $(ip netns pids "$(mc_rx_ns "$KILLED")"); do kill -KILL "$p"; done
 mcast_block "$CUT"
+STALL_PIDS=$(ip netns pids "$(mc_rx_ns "$STALL")")
+kill -STOP $STALL_PIDS
 check "half of the object was sent" wait_until 40 sent_at_least 3
 section "receiver $LATE joins late"
 start_rx "$LATE"
+section "receiver $STALL is continued once the sender dropped it"
+check "the sender dropped the killed and the stopped receiver" wait_until 40 dropped_at_least 2
+kill -CONT $STALL_PIDS
 
 wait "$TX_PID"
 tx_status=$?
@@ -106,7 +117,9 @@ say "$end"
 # The killed receiver is the only one not ok: exit status 1, counted.
 expect_eq "sender exit status (one receiver lost)" 1 "$tx_status"
 check "sender counted $N receivers, $((N - 1)) ok" grep -q "receivers=$N ok=$((N - 1)) " <<<"$end"
-check "sender timed the killed receiver out" grep -q "timeouts=1 " <<<"$end"
+check "sender timed the killed and the stopped receiver out" grep -q "timeouts=2 " <<<"$end"
+check "the stopped receiver came back" grep -q "revived=1 " <<<"$end"
+check "the stopped receiver finished by multicast" grep -q 'http_bytes=0 ' "$WORK/r$STALL.log"
 check "the carousel served the late joiner" grep -qE "carousel=[1-9]" <<<"$end"
 naks=$(grep -oE ' naks=[0-9]+' <<<"$end" | cut -d= -f2)
 data=$(grep -oE ' data=[0-9]+' <<<"$end" | cut -d= -f2)
