@@ -108,11 +108,17 @@ base_config "$WORK/pxecast.conf" \
 start_server "$WORK/pxecast.conf"
 
 section "8 RFC 2090 clients at once"
+# They ask together (a barrier): how many blocks go out twice then depends
+# on the server, not on how slowly each client's Python starts.
+mkdir "$WORK/barrier"
 PIDS=()
 for i in $(seq 1 8); do
-	client "$i" "$WORK/a$i.log" get --name boot.img --seed "$i"
+	client "$i" "$WORK/a$i.log" get --name boot.img --seed "$i" --barrier "$WORK/barrier"
 	PIDS+=("$LAST_PID")
 done
+all_ready() { [ "$(find "$WORK/barrier" -name 'ready.*' | wc -l)" -ge 8 ]; }
+check "8 clients ready" wait_until 60 all_ready
+touch "$WORK/barrier/go"
 for i in $(seq 1 8); do
 	wait "${PIDS[$((i - 1))]}"
 	check "client $i: boot.img complete, sha256 right" done_ok "$WORK/a$i.log" "$(sha "$R/boot.img")"

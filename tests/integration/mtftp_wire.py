@@ -139,6 +139,19 @@ class Receiver:
         return 0
 
 
+def wait_barrier(d):
+    """Say ready, then wait for the test's go: clients started together ask
+    together, however slowly each Python starts on a loaded machine."""
+    open(os.path.join(d, "ready.%d" % os.getpid()), "w").close()
+    limit = time.monotonic() + 120
+    while not os.path.exists(os.path.join(d, "go")):
+        if time.monotonic() > limit:
+            log("FAIL no go in %s" % d)
+            return False
+        time.sleep(0.005)
+    return True
+
+
 def rfc2090_get(args):
     """iPXE tftm://"""
     r = Receiver(args)
@@ -149,7 +162,6 @@ def rfc2090_get(args):
     rrq = (struct.pack("!H", RRQ) + args.name.encode() + b"\0octet\0blksize\0%d\0tsize\0000\0"
            % args.blksize + b"multicast\0\0")
     server = (args.server, args.port)
-    started = time.monotonic()
 
     def send_packet():
         r.restart_timer()
@@ -158,6 +170,9 @@ def rfc2090_get(args):
         elif r.send_ack:
             uc.sendto(struct.pack("!HH", ACK, r.first_gap() & 0xFFFF), r.peer)
 
+    if args.barrier and not wait_barrier(args.barrier):
+        return 1
+    started = time.monotonic()
     send_packet()
     while True:
         socks = [uc] + ([mc] if mc else [])
@@ -378,6 +393,7 @@ def main():
         x.add_argument("--progress", help="file that gets the block count")
     g.add_argument("--blksize", type=int, default=1432)
     g.add_argument("--stop-after", type=int, default=0, help="exit abruptly after N blocks")
+    g.add_argument("--barrier", help="directory: say ready in it, ask once it holds 'go'")
     g.add_argument("--deaf", action="store_true",
                    help="never match the group, as Debian 12's iPXE does (its multicast "
                         "socket address is not cleared)")
