@@ -214,6 +214,7 @@ struct bulk_sender_config {
 	uint64_t member_timeout_us;  /* silent receivers are dropped */
 	uint64_t announce_us;        /* ANNOUNCE period */
 	unsigned loss_threshold_permille; /* AIMD: decrease above this */
+	uint32_t lag_limit;          /* AIMD: decrease when a receiver is this many DATA behind */
 	unsigned max_members;
 	unsigned nak_per_second;     /* per receiver; beyond: dropped, counted */
 	const char *fetch_url;       /* told to laggards; may be NULL */
@@ -230,6 +231,7 @@ struct bulk_sender_counters {
 	uint64_t rate_decreases;
 	uint64_t overflow_reports;   /* NAKs and STATUS naming socket overflows */
 	uint64_t revived;            /* receivers heard again after their timeout */
+	uint64_t lag_max;            /* most DATA a receiver was behind (NAK seen_seq) */
 };
 
 struct bulk_member_info {

@@ -350,7 +350,7 @@ static int finish(struct io *io, uint64_t start)
 		  "nak_past_end=%llu nak_early=%llu nonmember=%llu unknown_session=%llu "
 		  "truncated=%llu bad_packets=%llu members_full=%llu timeouts=%llu fetch_told=%llu "
 		  "rate_decreases=%llu overflow_reports=%llu revived=%llu send_errors=%llu "
-		  "slice_maps=%llu",
+		  "slice_maps=%llu lag_max=%llu",
 		  io->rc->name, nm, ok, (double)(mono_us() - start) / 1e6, cpu_seconds(),
 		  (unsigned long long)c->data_sent, (unsigned long long)c->source_sent,
 		  (unsigned long long)c->repair_sent, (unsigned long long)c->carousel_sent,
@@ -362,7 +362,7 @@ static int finish(struct io *io, uint64_t start)
 		  (unsigned long long)c->timeouts, (unsigned long long)c->fetch_told,
 		  (unsigned long long)c->rate_decreases, (unsigned long long)c->overflow_reports,
 		  (unsigned long long)c->revived, (unsigned long long)io->send_errors,
-		  (unsigned long long)io->slice_maps);
+		  (unsigned long long)io->slice_maps, (unsigned long long)c->lag_max);
 	return nm > 0 && ok == nm ? 0 : 1;
 }
 

@@ -35,6 +35,7 @@ void bulk_sender_defaults(struct bulk_sender_config *c)
 	c->member_timeout_us = 5ull * 1000000;
 	c->announce_us = 100000;
 	c->loss_threshold_permille = 100;
+	c->lag_limit = 4096;
 	c->max_members = 1024;
 	c->nak_per_second = 200;
 }
@@ -210,6 +211,21 @@ static void note_report(struct bulk_sender *s, unsigned permille, unsigned overf
 	}
 }
 
+/* How far a receiver is behind: the DATA sent after the last one it took
+ * in, most of them waiting in its socket. A queue that grows is the early
+ * sign of the overflow to come, and the overflow itself is heard late: the
+ * receiver learns of its socket's drops only when it has read the queue
+ * ahead of them (32 receivers on 2 CPUs: up to a second). */
+static void note_lag(struct bulk_sender *s, uint32_t lag)
+{
+	if (lag > s->seq)
+		return; /* a seen_seq from the future: not this session's count */
+	if (lag > s->worst_lag)
+		s->worst_lag = lag;
+	if (lag > s->n.lag_max)
+		s->n.lag_max = lag;
+}
+
 static void on_hello(struct bulk_sender *s, uint64_t now, struct bulk_addr from,
 		     const struct bulk_packet *p, struct bulk_output *out)
 {
@@ -257,9 +273,10 @@ static void on_nak(struct bulk_sender *s, uint64_t now, struct bulk_member_info 
 	}
 	s->n.naks++;
 	info->naks++;
-	note_report(s, p->u.nak.loss_permille, p->u.nak.overflows);
 	if (info->state != BULK_M_ACTIVE)
-		return; /* fetching by HTTP or done: no more repairs for it */
+		return; /* fetching by HTTP or done: neither repairs nor a say in the rate */
+	note_report(s, p->u.nak.loss_permille, p->u.nak.overflows);
+	note_lag(s, s->seq - p->u.nak.seen_seq);
 	for (unsigned i = 0; i < p->u.nak.count; i++) {
 		uint32_t slice = p->u.nak.base + i;
 
@@ -426,7 +443,8 @@ void bulk_sender_tick(struct bulk_sender *s, uint64_t now, struct bulk_output *o
 		s->settled_at = 0;
 	}
 	if (now >= s->next_aimd) {
-		if (s->worst_loss > s->c.loss_threshold_permille || s->overflowed) {
+		if (s->worst_loss > s->c.loss_threshold_permille || s->overflowed ||
+		    (s->c.lag_limit && s->worst_lag > s->c.lag_limit)) {
 			s->rate = s->rate * 7 / 10;
 			s->n.rate_decreases++;
 		} else {
@@ -437,6 +455,7 @@ void bulk_sender_tick(struct bulk_sender *s, uint64_t now, struct bulk_output *o
 		if (s->rate < s->c.min_rate)
 			s->rate = s->c.min_rate;
 		s->worst_loss = 0;
+		s->worst_lag = 0;
 		s->overflowed = false;
 		s->next_aimd = now + AIMD_INTERVAL_US;
 	}

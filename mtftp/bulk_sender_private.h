@@ -55,6 +55,7 @@ struct bulk_sender {
 	uint64_t tokens_at, created, started, next_announce, next_aimd, deadline;
 	uint64_t settled_at;          /* when every receiver was done or gone; 0: not */
 	unsigned worst_loss;
+	uint32_t worst_lag;            /* this interval, in DATA packets */
 	bool overflowed;              /* a receiver's socket overflowed this interval */
 	struct member *m;
 	unsigned nm;

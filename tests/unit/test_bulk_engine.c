@@ -317,6 +317,57 @@ static void test_socket_overflow_slows_the_sender(void **state)
 	bulk_sender_free(s);
 }
 
+/* A receiver that falls behind (its NAKs name a DATA seq far back: the
+ * rest waits in its socket) slows the sender before its socket overflows;
+ * one keeping up does not. */
+static void test_receiver_behind_slows_the_sender(void **state)
+{
+	struct bulk_sender_config c;
+	struct bulk_sender *s;
+	struct bulk_addr rx = { 1, 2 };
+	uint8_t pkt[BULK_CTL_MAX], miss[1] = { 1 };
+	uint64_t t, rate, sent;
+
+	(void)state;
+	bulk_sender_defaults(&c);
+	c.session = 9;
+	c.size = 64u << 20;
+	s = bulk_sender_new(&c, 0);
+	bulk_sender_input(s, 0, rx, pkt,
+			  bulk_build_hello(pkt, sizeof(pkt), 9, 5, (uint32_t)c.sha256[0] << 24), &out);
+	for (t = 1; t < 300000; t += 1000)
+		bulk_sender_tick(s, t, &out);
+	sent = bulk_sender_counters(s)->data_sent;
+	assert_true(sent > 2 * c.lag_limit);
+	rate = bulk_sender_rate(s);
+	/* caught up to a window's worth: the rate climbs */
+	bulk_sender_input(s, t, rx, pkt, bulk_build_nak(pkt, sizeof(pkt), 9, 5, 0, 0,
+			  (uint32_t)(sent - 64), 0, 1, miss), &out);
+	for (uint64_t end = t + 100000; t <= end; t += 1000)
+		bulk_sender_tick(s, t, &out);
+	assert_true(bulk_sender_rate(s) > rate);
+	assert_int_equal(bulk_sender_counters(s)->rate_decreases, 0);
+	/* twice the limit behind, no loss and no overflow reported: cut */
+	sent = bulk_sender_counters(s)->data_sent;
+	rate = bulk_sender_rate(s);
+	bulk_sender_input(s, t, rx, pkt, bulk_build_nak(pkt, sizeof(pkt), 9, 5, 0, 0,
+			  (uint32_t)(sent - 2 * c.lag_limit), 0, 1, miss), &out);
+	for (uint64_t end = t + 100000; t <= end; t += 1000)
+		bulk_sender_tick(s, t, &out);
+	assert_true(bulk_sender_rate(s) < rate);
+	assert_int_equal(bulk_sender_counters(s)->rate_decreases, 1);
+	assert_int_equal(bulk_sender_counters(s)->lag_max, 2 * c.lag_limit);
+	/* a seen_seq ahead of what was sent is nobody's queue: ignored */
+	rate = bulk_sender_rate(s);
+	bulk_sender_input(s, t, rx, pkt, bulk_build_nak(pkt, sizeof(pkt), 9, 5, 0, 0,
+			  (uint32_t)(bulk_sender_counters(s)->data_sent + 100000), 0, 1, miss), &out);
+	for (uint64_t end = t + 100000; t <= end; t += 1000)
+		bulk_sender_tick(s, t, &out);
+	assert_true(bulk_sender_rate(s) > rate);
+	assert_int_equal(bulk_sender_counters(s)->lag_max, 2 * c.lag_limit);
+	bulk_sender_free(s);
+}
+
 static void test_sender_bad_input(void **state)
 {
 	struct bulk_sender_config c;
@@ -403,6 +454,7 @@ int main(void)
 		cmocka_unit_test(test_deadline_http_fallback),
 		cmocka_unit_test(test_digest_mismatch_fails),
 		cmocka_unit_test(test_socket_overflow_slows_the_sender),
+		cmocka_unit_test(test_receiver_behind_slows_the_sender),
 		cmocka_unit_test(test_sender_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
