@@ -16,6 +16,7 @@
  * NAK      receiver(4) loss_permille(2) overflows(2) seen_seq(4) base(4) count(2)
  *          missing[count](1 each); seen_seq: the last DATA the receiver took in
  * STATUS   receiver(4) slices_done(4) bytes(8) loss_permille(2) overflows(2)
+ *          seen_seq(4)
  *          overflows (NAK, STATUS): times the receiver's socket dropped
  *          datagrams for want of room since its last report
  * DONE     receiver(4) result(1)                  repeated until DONE_ACK
@@ -29,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BULK_VERSION 2 /* 2: NAKs carry seen_seq, ANNOUNCE next_seq */
+#define BULK_VERSION 3 /* 2: NAKs carry seen_seq, ANNOUNCE next_seq; 3: STATUS seen_seq */
 #define BULK_HDR 8
 #define BULK_DATA_HDR 24
 #define BULK_ANNOUNCE_LEN 76
@@ -129,6 +130,7 @@ struct bulk_packet {
 			uint32_t receiver, slices_done;
 			uint64_t bytes;
 			uint16_t loss_permille, overflows;
+			uint32_t seen_seq;
 		} status;
 		struct { uint32_t receiver; uint8_t result; } done;
 		struct { uint32_t receiver; uint16_t url_len; const char *url; } fetch;
@@ -156,7 +158,7 @@ size_t bulk_build_nak(uint8_t *buf, size_t cap, uint32_t session, uint32_t recei
 		      uint16_t count, const uint8_t *missing);
 size_t bulk_build_status(uint8_t *buf, size_t cap, uint32_t session, uint32_t receiver,
 			 uint32_t slices_done, uint64_t bytes, uint16_t loss_permille,
-			 uint16_t overflows);
+			 uint16_t overflows, uint32_t seen_seq);
 size_t bulk_build_done(uint8_t *buf, size_t cap, uint32_t session, uint32_t receiver,
 		       uint8_t result);
 size_t bulk_build_fetch(uint8_t *buf, size_t cap, uint32_t session, uint32_t receiver,

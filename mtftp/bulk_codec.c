@@ -48,7 +48,7 @@ static size_t fixed_len(uint8_t type)
 	case BULK_HELLO: return 8;
 	case BULK_WELCOME: case BULK_DONE_ACK: return 4;
 	case BULK_NAK: return BULK_NAK_HDR - BULK_HDR;
-	case BULK_STATUS: return 20;
+	case BULK_STATUS: return 24;
 	case BULK_DONE: return 5;
 	case BULK_FETCH: return 6;
 	default: return 0;
@@ -147,6 +147,7 @@ enum bulk_parse_status bulk_parse(const uint8_t *buf, size_t len, struct bulk_pa
 		out->u.status.bytes = rd64(p + 8);
 		out->u.status.loss_permille = rd16(p + 16);
 		out->u.status.overflows = rd16(p + 18);
+		out->u.status.seen_seq = rd32(p + 20);
 		if (out->u.status.loss_permille > 1000)
 			return BULK_PARSE_FIELD;
 		break;
@@ -272,16 +273,17 @@ size_t bulk_build_nak(uint8_t *buf, size_t cap, uint32_t session, uint32_t recei
 
 size_t bulk_build_status(uint8_t *buf, size_t cap, uint32_t session, uint32_t receiver,
 			 uint32_t slices_done, uint64_t bytes, uint16_t loss_permille,
-			 uint16_t overflows)
+			 uint16_t overflows, uint32_t seen_seq)
 {
-	if (!hdr(buf, cap, BULK_HDR + 20, BULK_STATUS, session))
+	if (!hdr(buf, cap, BULK_HDR + 24, BULK_STATUS, session))
 		return 0;
 	wr32(buf + 8, receiver);
 	wr32(buf + 12, slices_done);
 	wr64(buf + 16, bytes);
 	wr16(buf + 24, loss_permille);
 	wr16(buf + 26, overflows);
-	return BULK_HDR + 20;
+	wr32(buf + 28, seen_seq);
+	return BULK_HDR + 24;
 }
 
 size_t bulk_build_done(uint8_t *buf, size_t cap, uint32_t session, uint32_t receiver,

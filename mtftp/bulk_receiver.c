@@ -136,14 +136,14 @@ static uint16_t overflows_to_report(struct bulk_receiver *r)
 
 static void send_status(struct bulk_receiver *r, uint64_t now, struct bulk_output *out)
 {
-	uint8_t pkt[BULK_HDR + 20];
+	uint8_t pkt[BULK_HDR + 24];
 	uint64_t bytes = (uint64_t)r->slices_done * r->obj.k * r->obj.symbol;
 
 	if (bytes > r->obj.size)
 		bytes = r->obj.size;
 	send_ctl(r, out, pkt, bulk_build_status(pkt, sizeof(pkt), r->session, r->c.receiver,
 						r->slices_done, bytes, loss_permille(r),
-						overflows_to_report(r)));
+						overflows_to_report(r), r->seen_seq));
 	loss_window_next(r);
 	r->next_status = now + r->c.status_us;
 }

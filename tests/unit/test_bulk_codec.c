@@ -86,8 +86,9 @@ static void test_roundtrip(void **state)
 	assert_int_equal(p.u.hello.receiver, 77);
 	assert_int_equal(p.u.hello.tag, 0xdeadbeef);
 
-	n = bulk_build_status(buf, sizeof(buf), 42, 77, 12, 123456789012ull, 3, 7);
+	n = bulk_build_status(buf, sizeof(buf), 42, 77, 12, 123456789012ull, 3, 7, 0x89abcdefu);
 	assert_int_equal(bulk_parse(buf, n, &p), BULK_PARSE_OK);
+	assert_int_equal(p.u.status.seen_seq, 0x89abcdefu);
 	assert_int_equal(p.u.status.loss_permille, 3);
 	assert_int_equal(p.u.status.overflows, 7);
 	assert_int_equal(p.u.status.bytes, 123456789012ull);
@@ -123,7 +124,7 @@ static void test_truncations(void **state)
 	lens[1] = bulk_build_hello(pkts[1], BULK_CTL_MAX, 1, 2, 3);
 	lens[2] = bulk_build_id(pkts[2], BULK_CTL_MAX, BULK_WELCOME, 1, 2);
 	lens[3] = bulk_build_nak(pkts[3], BULK_CTL_MAX, 1, 2, 0, 0, 0, 0, 3, miss);
-	lens[4] = bulk_build_status(pkts[4], BULK_CTL_MAX, 1, 2, 3, 4, 5, 0);
+	lens[4] = bulk_build_status(pkts[4], BULK_CTL_MAX, 1, 2, 3, 4, 5, 0, 6);
 	lens[5] = bulk_build_done(pkts[5], BULK_CTL_MAX, 1, 2, 0);
 	lens[6] = bulk_build_id(pkts[6], BULK_CTL_MAX, BULK_DONE_ACK, 1, 2);
 	lens[7] = bulk_build_fetch(pkts[7], BULK_CTL_MAX, 1, 2, "http://x/y");

@@ -302,13 +302,15 @@ static void test_socket_overflow_slows_the_sender(void **state)
 	for (t = 1; t < 300000; t += 1000)
 		bulk_sender_tick(s, t, &out);
 	rate = bulk_sender_rate(s);
-	bulk_sender_input(s, t, rx, pkt, bulk_build_status(pkt, sizeof(pkt), 9, 5, 0, 0, 1, 0), &out);
+	bulk_sender_input(s, t, rx, pkt, bulk_build_status(pkt, sizeof(pkt), 9, 5, 0, 0, 1, 0,
+			  (uint32_t)bulk_sender_counters(s)->data_sent - 1), &out);
 	for (uint64_t end = t + 100000; t <= end; t += 1000)
 		bulk_sender_tick(s, t, &out);
 	assert_true(bulk_sender_rate(s) > rate);
 	assert_int_equal(bulk_sender_counters(s)->rate_decreases, 0);
 	rate = bulk_sender_rate(s);
-	bulk_sender_input(s, t, rx, pkt, bulk_build_status(pkt, sizeof(pkt), 9, 5, 0, 0, 1, 2), &out);
+	bulk_sender_input(s, t, rx, pkt, bulk_build_status(pkt, sizeof(pkt), 9, 5, 0, 0, 1, 2,
+			  (uint32_t)bulk_sender_counters(s)->data_sent - 1), &out);
 	for (uint64_t end = t + 100000; t <= end; t += 1000)
 		bulk_sender_tick(s, t, &out);
 	assert_true(bulk_sender_rate(s) < rate);
@@ -317,8 +319,8 @@ static void test_socket_overflow_slows_the_sender(void **state)
 	bulk_sender_free(s);
 }
 
-/* A receiver that falls behind (its NAKs name a DATA seq far back: the
- * rest waits in its socket) slows the sender before its socket overflows;
+/* A receiver that falls behind (its NAKs and STATUS name a DATA seq far
+ * back: the rest waits in its socket) slows the sender before its socket overflows;
  * one keeping up does not. */
 static void test_receiver_behind_slows_the_sender(void **state)
 {
@@ -357,14 +359,25 @@ static void test_receiver_behind_slows_the_sender(void **state)
 	assert_true(bulk_sender_rate(s) < rate);
 	assert_int_equal(bulk_sender_counters(s)->rate_decreases, 1);
 	assert_int_equal(bulk_sender_counters(s)->lag_max, 2 * c.lag_limit);
-	/* a seen_seq ahead of what was sent is nobody's queue: ignored */
+	/* a seen_seq ahead of what was sent is nobody's queue, and 0 is a
+	 * receiver that has taken in nothing yet: both ignored */
 	rate = bulk_sender_rate(s);
 	bulk_sender_input(s, t, rx, pkt, bulk_build_nak(pkt, sizeof(pkt), 9, 5, 0, 0,
 			  (uint32_t)(bulk_sender_counters(s)->data_sent + 100000), 0, 1, miss), &out);
+	bulk_sender_input(s, t, rx, pkt, bulk_build_status(pkt, sizeof(pkt), 9, 5, 0, 0, 0, 0, 0), &out);
 	for (uint64_t end = t + 100000; t <= end; t += 1000)
 		bulk_sender_tick(s, t, &out);
 	assert_true(bulk_sender_rate(s) > rate);
 	assert_int_equal(bulk_sender_counters(s)->lag_max, 2 * c.lag_limit);
+	/* STATUS says it as well, for a receiver that lost nothing */
+	rate = bulk_sender_rate(s);
+	bulk_sender_input(s, t, rx, pkt, bulk_build_status(pkt, sizeof(pkt), 9, 5, 0, 0, 0, 0,
+			  (uint32_t)(bulk_sender_counters(s)->data_sent - 3 * c.lag_limit)), &out);
+	for (uint64_t end = t + 100000; t <= end; t += 1000)
+		bulk_sender_tick(s, t, &out);
+	assert_true(bulk_sender_rate(s) < rate);
+	assert_int_equal(bulk_sender_counters(s)->rate_decreases, 2);
+	assert_int_equal(bulk_sender_counters(s)->lag_max, 3 * c.lag_limit);
 	bulk_sender_free(s);
 }
 
@@ -409,7 +422,7 @@ static void test_sender_bad_input(void **state)
 	/* DONE and STATUS from non-members */
 	len = bulk_build_done(pkt, sizeof(pkt), 9, 77, 0);
 	bulk_sender_input(s, 2, a, pkt, len, &out);
-	len = bulk_build_status(pkt, sizeof(pkt), 9, 77, 1, 1, 0, 0);
+	len = bulk_build_status(pkt, sizeof(pkt), 9, 77, 1, 1, 0, 0, 0);
 	bulk_sender_input(s, 2, a, pkt, len, &out);
 	assert_int_equal(n->nonmember, 4);
 	assert_int_equal(out.n, 0);
