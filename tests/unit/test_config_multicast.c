@@ -30,7 +30,7 @@ static void test_session_values(void **state)
 			       "[multicast rollout]\nobject = images/a.raw\ngroup = 239.1.2.3:9000\n"
 			       "rate = 900M\nmin-receivers = 32\nmax-wait = 30\ndeadline = 600\n"
 			       "fetch-url = http://10.0.0.1/images/a.raw\ninterface = eth1\nttl = 4\n"
-			       "gso = no\ninterleave = 16\n"
+			       "gso = no\ninterleave = 4\n"
 			       "[multicast second]\nobject = b\ngroup = 239.1.2.4:9001\n",
 			       &c, err), 0);
 	assert_non_null(c.multicast);
@@ -48,7 +48,7 @@ static void test_session_values(void **state)
 	assert_string_equal(s->ifname, "eth1");
 	assert_int_equal(s->ttl, 4);
 	assert_false(s->gso);
-	assert_int_equal(s->interleave, 16);
+	assert_int_equal(s->interleave, 4);
 	/* defaults */
 	s = &c.multicast->s[1];
 	assert_int_equal(s->ttl, 1);
@@ -56,7 +56,7 @@ static void test_session_values(void **state)
 	assert_int_equal(s->deadline_s, 0);
 	assert_true(s->gso);
 	assert_int_equal(s->gso_segments, 16);
-	assert_int_equal(s->interleave, 1);
+	assert_int_equal(s->interleave, 16);
 	config_free(&c);
 	assert_null(c.multicast);
 }
