@@ -15,7 +15,7 @@ import sys
 import time
 
 HELLO, WELCOME, NAK, STATUS, DONE, DATA = 3, 4, 5, 6, 7, 1
-VERSION, ANNOUNCE_LEN = 2, 76
+VERSION, ANNOUNCE_LEN = 3, 76
 
 
 def hdr(t, session):
@@ -62,12 +62,12 @@ def main():
     send("unknown_session", hdr(HELLO, bad) + struct.pack(">II", me, tag), 5)
     send("unknown_session", hdr(NAK, bad) + struct.pack(">IHHIIH", me, 0, 0, 0, 0, 1) + b"\x01", 5)
     send("nonmember", hdr(NAK, session) + struct.pack(">IHHIIH", stranger, 0, 0, 0, 0, 1) + b"\x01", 5)
-    send("nonmember", hdr(STATUS, session) + struct.pack(">IIQHH", stranger, 0, 0, 0, 0), 5)
+    send("nonmember", hdr(STATUS, session) + struct.pack(">IIQHHI", stranger, 0, 0, 0, 0, 0), 5)
     send("nonmember", hdr(DONE, session) + struct.pack(">IB", stranger, 0), 5)
     nak = hdr(NAK, session) + struct.pack(">IHHIIH", me, 0, 0, 0, 0, 1) + b"\x01"
     for cut in range(8, len(nak)):
         send("truncated", nak[:cut])
-    status = hdr(STATUS, session) + struct.pack(">IIQHH", me, 0, 0, 0, 0)
+    status = hdr(STATUS, session) + struct.pack(">IIQHHI", me, 0, 0, 0, 0, 0)
     for cut in range(8, len(status)):
         send("truncated", status[:cut])
     send("bad_packets", b"GARBAGE-" * 4, 5)
