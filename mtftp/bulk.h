@@ -236,7 +236,7 @@ struct bulk_sender_counters {
 	uint64_t rate_decreases;
 	uint64_t overflow_reports;   /* NAKs and STATUS naming socket overflows */
 	uint64_t revived;            /* receivers heard again after their timeout */
-	uint64_t lag_max;            /* most DATA a receiver was behind (NAK seen_seq) */
+	uint64_t lag_max;            /* most DATA a receiver was behind (seen_seq of NAK, STATUS) */
 };
 
 struct bulk_member_info {

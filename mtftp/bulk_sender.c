@@ -198,29 +198,26 @@ static void heard_from(struct bulk_sender *s, struct member *m, uint64_t now)
 		m->info.state = BULK_M_ACTIVE;
 }
 
-/* What a receiver reports. Loss alone may be the network's and is
- * repaired; a socket that overflowed means a receiver cannot take this
- * rate, and losses would only grow with it. */
-static void note_report(struct bulk_sender *s, unsigned permille, unsigned overflows)
+/* What a receiver receiving reports (NAK or STATUS), for the rate. Loss
+ * alone may be the network's and is repaired; a socket that overflowed
+ * means a receiver cannot take this rate, and losses would only grow with
+ * it. How far it is behind (the DATA sent after `seen`, the last it took
+ * in, most of them waiting in its socket) is the earlier sign of that
+ * overflow: the receiver learns of its socket's drops only when it has read
+ * the queue ahead of them (32 receivers on 2 CPUs: up to a second). seen 0:
+ * it has taken in no DATA yet (a late joiner), which says nothing of its
+ * queue. */
+static void note_report(struct bulk_sender *s, unsigned permille, unsigned overflows,
+			uint32_t seen)
 {
+	uint32_t lag = s->seq - seen;
+
 	if (permille > s->worst_loss)
 		s->worst_loss = permille;
 	if (overflows > 0) {
 		s->overflowed = true;
 		s->n.overflow_reports++;
 	}
-}
-
-/* How far a receiver is behind: the DATA sent after the last one it took
- * in, most of them waiting in its socket. A queue that grows is the early
- * sign of the overflow to come, and the overflow itself is heard late: the
- * receiver learns of its socket's drops only when it has read the queue
- * ahead of them (32 receivers on 2 CPUs: up to a second). seen 0: it has
- * taken in no DATA yet (a late joiner), which says nothing of its queue. */
-static void note_lag(struct bulk_sender *s, uint32_t seen)
-{
-	uint32_t lag = s->seq - seen;
-
 	if (seen == 0 || lag > s->seq)
 		return; /* none yet, or a seen_seq from the future */
 	if (lag > s->worst_lag)
@@ -278,8 +275,7 @@ static void on_nak(struct bulk_sender *s, uint64_t now, struct bulk_member_info 
 	info->naks++;
 	if (info->state != BULK_M_ACTIVE)
 		return; /* fetching by HTTP or done: neither repairs nor a say in the rate */
-	note_report(s, p->u.nak.loss_permille, p->u.nak.overflows);
-	note_lag(s, p->u.nak.seen_seq);
+	note_report(s, p->u.nak.loss_permille, p->u.nak.overflows, p->u.nak.seen_seq);
 	for (unsigned i = 0; i < p->u.nak.count; i++) {
 		uint32_t slice = p->u.nak.base + i;
 
@@ -330,10 +326,9 @@ void bulk_sender_input(struct bulk_sender *s, uint64_t now, struct bulk_addr fro
 										  : p.u.status.slices_done;
 			m->info.bytes = p.u.status.bytes > s->c.size ? s->c.size : p.u.status.bytes;
 			m->info.loss_permille = p.u.status.loss_permille;
-			if (m->info.state == BULK_M_ACTIVE) {
-				note_report(s, p.u.status.loss_permille, p.u.status.overflows);
-				note_lag(s, p.u.status.seen_seq);
-			}
+			if (m->info.state == BULK_M_ACTIVE)
+				note_report(s, p.u.status.loss_permille, p.u.status.overflows,
+					    p.u.status.seen_seq);
 		}
 		return;
 	case BULK_DONE:
